@@ -1,0 +1,265 @@
+//! `stegnet train` and `stegnet eval`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::channel;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{Bar, NetworkArgs};
+use crate::analysis::experiment::list_images;
+use crate::device;
+use crate::eval::{self, EvalReport, Figures};
+use crate::fsutil::check_output;
+use crate::model::ModelSource;
+use crate::train::trainer::{self, TrainControl, TrainEvent, TrainSetup};
+use crate::train::{Schedule, TrainConfig};
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Folder of training photos (searched recursively).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Folder of validation photos (default: every tenth training photo is held out).
+    #[arg(long, value_name = "DIR")]
+    pub val: Option<PathBuf>,
+    /// Total optimisation steps.
+    #[arg(long, default_value_t = TrainConfig::default().steps)]
+    pub steps: u64,
+    /// Pairs per step.
+    #[arg(long, default_value_t = TrainConfig::default().batch)]
+    pub batch: usize,
+    /// Side of the square training crops.
+    #[arg(long, default_value_t = TrainConfig::default().crop)]
+    pub crop: u32,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = TrainConfig::default().lr)]
+    pub lr: f64,
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    pub schedule: Schedule,
+    /// Steps of linear learning-rate warm-up.
+    #[arg(long, default_value_t = TrainConfig::default().warmup)]
+    pub warmup: u64,
+    /// Validate and checkpoint every this many steps.
+    #[arg(long, default_value_t = TrainConfig::default().validate_every)]
+    pub every: u64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where the trained weights go.
+    #[arg(long, value_name = "FILE", default_value = "stegnet-trained.bpk")]
+    pub out: PathBuf,
+    /// Where checkpoints go (default: the output name with .ckpt).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Go on from a checkpoint, exactly where it stopped.
+    #[arg(long, value_name = "CKPT")]
+    pub resume: Option<PathBuf>,
+    /// Start from these weights instead of a fresh initialisation.
+    #[arg(long, value_name = "FILE")]
+    pub init: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = device::DeviceChoice::Auto)]
+    pub device: device::DeviceChoice,
+    /// Replace the output weights if they exist.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+pub fn train(args: TrainArgs) -> Result<()> {
+    check_output(&args.out, &[], args.force)?;
+    let checkpoint = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| args.out.with_extension("ckpt"));
+    let compute = device::select(args.device)?;
+    eprintln!("device: {}", compute.label);
+    let setup = TrainSetup {
+        config: TrainConfig {
+            steps: args.steps,
+            batch: args.batch.max(1),
+            crop: args.crop.max(8),
+            lr: args.lr,
+            schedule: args.schedule,
+            warmup: args.warmup,
+            seed: args.seed,
+            validate_every: args.every.max(1),
+            checkpoint_every: args.every.max(1),
+            ..TrainConfig::default()
+        },
+        data: args.data,
+        val: args.val,
+        out: args.out,
+        checkpoint,
+        resume: args.resume,
+        init: args.init.map(ModelSource::File),
+        network: compute.network_config(),
+        device: compute.device,
+        cache_bytes: 1 << 30,
+    };
+    let control = Arc::new(TrainControl::default());
+    let on_interrupt = control.clone();
+    ctrlc::set_handler(move || {
+        eprintln!("\nstopping after this step (a checkpoint is written)...");
+        on_interrupt.stop();
+    })
+    .context("cannot install the Ctrl-C handler")?;
+
+    let (sender, receiver) = channel();
+    let printer = std::thread::spawn(move || print_events(receiver));
+    let outcome = trainer::train(setup, &sender, &control);
+    drop(sender);
+    let _ = printer.join();
+    let outcome = outcome?;
+    if outcome.stopped_early {
+        eprintln!(
+            "stopped at step {}: resume with --resume {}",
+            outcome.steps_done,
+            outcome.checkpoint.display()
+        );
+    }
+    Ok(())
+}
+
+/// Shows the trainer's events: a progress bar on a terminal, lines otherwise.
+fn print_events(events: std::sync::mpsc::Receiver<TrainEvent>) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("step {pos}/{len} [{bar:25}] {msg} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    for event in events {
+        match event {
+            TrainEvent::Started {
+                first_step,
+                total_steps,
+                train_photos,
+                val_photos,
+            } => {
+                bar.set_length(total_steps);
+                bar.set_position(first_step);
+                eprintln!(
+                    "training steps {first_step}..{total_steps} on {train_photos} photos, validating on {val_photos}"
+                );
+            }
+            TrainEvent::Step(report) => {
+                bar.set_position(report.step);
+                let l = report.loss;
+                bar.set_message(format!(
+                    "loss {:.4} (cover L1 {:.4} var {:.4}, hidden L1 {:.4} var {:.4}) {:.1} pairs/s",
+                    l.total, l.cover_l1, l.cover_variance, l.hidden_l1, l.hidden_variance, report.pairs_per_second
+                ));
+                if bar.is_hidden() && (report.step % 10 == 0 || report.step == report.total_steps) {
+                    eprintln!(
+                        "step {}/{}: loss {:.5} lr {:.2e} {:.2} pairs/s eta {:.0} s",
+                        report.step, report.total_steps, l.total, report.learning_rate,
+                        report.pairs_per_second, report.eta_seconds
+                    );
+                }
+            }
+            TrainEvent::Validation(v) => bar.suspend(|| {
+                eprintln!(
+                    "validation at step {}: cover changing rate {:.3}%, hidden-decoded difference {:.3}%, \
+                     PSNR cover {:.2} dB, hidden {:.2} dB",
+                    v.step,
+                    100.0 * v.cover_changing_rate,
+                    100.0 * v.hidden_decoded_difference,
+                    v.cover_psnr_db,
+                    v.hidden_psnr_db
+                )
+            }),
+            TrainEvent::Preview(_) => {}
+            TrainEvent::Checkpoint { step, path } => {
+                bar.suspend(|| eprintln!("checkpoint at step {step}: {}", path.display()))
+            }
+            TrainEvent::Finished { step, weights, .. } => {
+                bar.finish_and_clear();
+                eprintln!("wrote {} (step {step})", weights.display());
+            }
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Folder of photos (photo i hides photo i + 1, in name order).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Pairs to evaluate.
+    #[arg(long, default_value_t = 20)]
+    pub pairs: usize,
+    /// Centre crops of S x S instead of full resolution.
+    #[arg(long, value_name = "S", conflicts_with = "full")]
+    pub size: Option<u32>,
+    /// Full resolution (the default).
+    #[arg(long)]
+    pub full: bool,
+    /// Bits of the LSB baseline shown beside StegNet.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub bits: u8,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn eval(args: EvalArgs) -> Result<()> {
+    let photos = list_images(&args.data)?;
+    let (model, compute) = args.network.load()?;
+    let report = eval::evaluate(
+        &model,
+        &compute.device,
+        &photos,
+        args.pairs,
+        args.size,
+        args.bits,
+        &mut Bar::new("evaluating", "pairs"),
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", eval_table(&report));
+    }
+    Ok(())
+}
+
+fn eval_table(report: &EvalReport) -> String {
+    let size = report.crop.map_or("full resolution".to_string(), |s| {
+        format!("{s}x{s} centre crops")
+    });
+    let mut out = format!("{} pairs, {size}\n", report.pairs);
+    out += &format!(
+        "{:<28} {:>12} {:>12} {:>12} {:>12}\n",
+        "",
+        "StegNet mean",
+        "worst",
+        format!("LSB-{} mean", report.lsb_bits),
+        "worst"
+    );
+    let rows: [(&str, fn(&Figures) -> f64, bool); 8] = [
+        ("cover changing rate (%)", |f| f.cover_changing_rate, true),
+        (
+            "hidden-decoded diff (%)",
+            |f| f.hidden_decoded_difference,
+            true,
+        ),
+        ("decoded rate (%)", |f| f.decoded_rate, true),
+        ("payload (bpp)", |f| f.payload_bpp, false),
+        ("cover PSNR (dB)", |f| f.cover_psnr_db, false),
+        ("hidden PSNR (dB)", |f| f.hidden_psnr_db, false),
+        ("cover SSIM", |f| f.cover_ssim, false),
+        ("hidden SSIM", |f| f.hidden_ssim, false),
+    ];
+    for (name, get, percent) in rows {
+        let v = |f: &Figures| if percent { 100.0 * get(f) } else { get(f) };
+        out += &format!(
+            "{name:<28} {:>12.4} {:>12.4} {:>12.4} {:>12.4}\n",
+            v(&report.stegnet.mean),
+            v(&report.stegnet.worst),
+            v(&report.lsb.mean),
+            v(&report.lsb.worst)
+        );
+    }
+    out
+}

@@ -1,0 +1,157 @@
+//! Evaluation on photo pairs the model never saw: photo i hides photo i + 1, at full
+//! resolution or as centre crops, through 8-bit rounding; StegNet beside k-bit LSB.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use burn::prelude::*;
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::codec::{self, FitMode};
+use crate::lsb;
+use crate::metrics::Report;
+use crate::model::StegNet;
+use crate::pipeline::{self, Cancelled, NoProgress, Progress, Tiling};
+
+/// The figures for one embedded pair.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Figures {
+    pub cover_changing_rate: f64,
+    pub hidden_decoded_difference: f64,
+    pub decoded_rate: f64,
+    pub payload_bpp: f64,
+    pub cover_psnr_db: f64,
+    pub hidden_psnr_db: f64,
+    pub cover_ssim: f64,
+    pub hidden_ssim: f64,
+}
+
+impl Figures {
+    fn from_report(report: &Report) -> Self {
+        let hidden = report
+            .hidden
+            .as_ref()
+            .expect("evaluation measures both pairs");
+        // Identical images have infinite PSNR; cap it so means stay finite.
+        let cap = |db: f64| db.min(100.0);
+        Self {
+            cover_changing_rate: report.cover_changing_rate,
+            hidden_decoded_difference: hidden.hidden_decoded_difference,
+            decoded_rate: hidden.decoded_rate,
+            payload_bpp: hidden.payload_bpp,
+            cover_psnr_db: cap(report.cover_psnr_db),
+            hidden_psnr_db: cap(hidden.hidden_psnr_db),
+            cover_ssim: report.cover_ssim,
+            hidden_ssim: hidden.hidden_ssim,
+        }
+    }
+}
+
+/// Mean and worst of the figures over all pairs.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Summary {
+    pub mean: Figures,
+    pub worst: Figures,
+}
+
+fn summarise(all: &[Figures]) -> Summary {
+    let n = all.len() as f64;
+    let field = |f: fn(&Figures) -> f64| all.iter().map(f);
+    let mean = |f: fn(&Figures) -> f64| field(f).sum::<f64>() / n;
+    let max = |f: fn(&Figures) -> f64| field(f).fold(f64::NEG_INFINITY, f64::max);
+    let min = |f: fn(&Figures) -> f64| field(f).fold(f64::INFINITY, f64::min);
+    Summary {
+        mean: Figures {
+            cover_changing_rate: mean(|f| f.cover_changing_rate),
+            hidden_decoded_difference: mean(|f| f.hidden_decoded_difference),
+            decoded_rate: mean(|f| f.decoded_rate),
+            payload_bpp: mean(|f| f.payload_bpp),
+            cover_psnr_db: mean(|f| f.cover_psnr_db),
+            hidden_psnr_db: mean(|f| f.hidden_psnr_db),
+            cover_ssim: mean(|f| f.cover_ssim),
+            hidden_ssim: mean(|f| f.hidden_ssim),
+        },
+        worst: Figures {
+            cover_changing_rate: max(|f| f.cover_changing_rate),
+            hidden_decoded_difference: max(|f| f.hidden_decoded_difference),
+            decoded_rate: min(|f| f.decoded_rate),
+            payload_bpp: min(|f| f.payload_bpp),
+            cover_psnr_db: min(|f| f.cover_psnr_db),
+            hidden_psnr_db: min(|f| f.hidden_psnr_db),
+            cover_ssim: min(|f| f.cover_ssim),
+            hidden_ssim: min(|f| f.hidden_ssim),
+        },
+    }
+}
+
+/// What `stegnet eval` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub pairs: usize,
+    /// `None`: full resolution; `Some(s)`: centre crops of s x s.
+    pub crop: Option<u32>,
+    pub stegnet: Summary,
+    pub lsb_bits: u8,
+    pub lsb: Summary,
+}
+
+/// Centre crop of `side` x `side` (or the largest square that fits).
+pub fn centre_crop(image: &RgbImage, side: u32) -> RgbImage {
+    let side = side.min(image.width()).min(image.height());
+    let (x, y) = ((image.width() - side) / 2, (image.height() - side) / 2);
+    image::imageops::crop_imm(image, x, y, side, side).to_image()
+}
+
+/// Evaluates `pairs` pairs (photo i hides photo i + 1) from `photos`.
+pub fn evaluate(
+    model: &StegNet,
+    device: &Device,
+    photos: &[PathBuf],
+    pairs: usize,
+    crop: Option<u32>,
+    lsb_bits: u8,
+    progress: &mut dyn Progress,
+) -> Result<EvalReport> {
+    anyhow::ensure!(photos.len() >= 2, "evaluation needs at least two photos");
+    let pairs = pairs.min(photos.len() - 1).max(1);
+    let prepare = |path: &PathBuf| -> Result<RgbImage> {
+        let image = codec::load_rgb(path)?.image;
+        Ok(match crop {
+            Some(side) => centre_crop(&image, side),
+            None => image,
+        })
+    };
+    let (mut net, mut base) = (Vec::new(), Vec::new());
+    for i in 0..pairs {
+        if progress.cancelled() {
+            return Err(Cancelled.into());
+        }
+        let cover = prepare(&photos[i])?;
+        let hidden = prepare(&photos[i + 1])?;
+        let hidden = codec::fit(&hidden, cover.width(), cover.height(), FitMode::Resize);
+        let tiling = Tiling::default();
+        let embedded = pipeline::embed(model, device, &cover, &hidden, tiling, &mut NoProgress)?;
+        let decoded = pipeline::reveal(model, device, &embedded, tiling, &mut NoProgress)?;
+        net.push(Figures::from_report(&Report::measure(
+            &cover,
+            &embedded,
+            Some((&hidden, &decoded)),
+        )));
+        let lsb_embedded = lsb::embed(&cover, &hidden, lsb_bits)?;
+        let lsb_decoded = lsb::reveal(&lsb_embedded, lsb_bits)?;
+        base.push(Figures::from_report(&Report::measure(
+            &cover,
+            &lsb_embedded,
+            Some((&hidden, &lsb_decoded)),
+        )));
+        progress.advance(i + 1, pairs);
+    }
+    Ok(EvalReport {
+        pairs,
+        crop,
+        stegnet: summarise(&net),
+        lsb_bits,
+        lsb: summarise(&base),
+    })
+}

@@ -1,0 +1,92 @@
+//! The paper's loss (equation 7 as the authors coded it), on the [-1, 1] scale, and the
+//! 8-bit rounding with a straight-through gradient that trains the decoder on saved PNGs.
+
+use burn::prelude::*;
+
+/// Clamps to [-1, 1] and rounds to the 256 levels of an 8-bit image in the forward pass;
+/// the backward pass sees the identity (straight-through), so gradients still flow.
+pub fn quantize_straight_through(x: Tensor<4>) -> Tensor<4> {
+    let levels = x
+        .clone()
+        .clamp(-1.0, 1.0)
+        .add_scalar(1.0)
+        .mul_scalar(127.5)
+        .round()
+        .div_scalar(127.5)
+        .sub_scalar(1.0);
+    x.clone() + (levels - x).detach()
+}
+
+/// The four terms of the loss, as tensors (so the total can be differentiated).
+#[derive(Debug, Clone)]
+pub struct LossParts {
+    /// `mean |C - E|`.
+    pub cover_l1: Tensor<1>,
+    /// Batch mean of each image's population variance of `C - E`.
+    pub cover_variance: Tensor<1>,
+    /// `mean |D - H|`.
+    pub hidden_l1: Tensor<1>,
+    /// Batch mean of each image's population variance of `D - H`.
+    pub hidden_variance: Tensor<1>,
+}
+
+/// Mean absolute value and batch-mean per-image population variance of a residual.
+fn residual_terms(residual: Tensor<4>) -> (Tensor<1>, Tensor<1>) {
+    let [n, c, h, w] = residual.dims();
+    let l1 = residual.clone().abs().mean();
+    let per_image = residual.reshape([n, c * h * w]);
+    let mean = per_image.clone().mean_dim(1);
+    let variance = (per_image - mean).square().mean_dim(1).mean();
+    (l1, variance)
+}
+
+impl LossParts {
+    /// Measures cover `c`, embedded `e`, hidden `h` and decoded `d` (all `[n, 3, h, w]`).
+    pub fn measure(c: Tensor<4>, e: Tensor<4>, h: Tensor<4>, d: Tensor<4>) -> Self {
+        let (cover_l1, cover_variance) = residual_terms(c - e);
+        let (hidden_l1, hidden_variance) = residual_terms(d - h);
+        Self {
+            cover_l1,
+            cover_variance,
+            hidden_l1,
+            hidden_variance,
+        }
+    }
+
+    /// `(L_CE + V_CE + L_HD + V_HD) / 4`.
+    pub fn total(&self) -> Tensor<1> {
+        (self.cover_l1.clone()
+            + self.cover_variance.clone()
+            + self.hidden_l1.clone()
+            + self.hidden_variance.clone())
+        .div_scalar(4.0)
+    }
+
+    /// The four values and the total, read back from the device.
+    pub fn values(&self) -> LossValues {
+        let read = |t: &Tensor<1>| t.clone().into_scalar::<f32>() as f64;
+        let (a, b, c, d) = (
+            read(&self.cover_l1),
+            read(&self.cover_variance),
+            read(&self.hidden_l1),
+            read(&self.hidden_variance),
+        );
+        LossValues {
+            total: (a + b + c + d) / 4.0,
+            cover_l1: a,
+            cover_variance: b,
+            hidden_l1: c,
+            hidden_variance: d,
+        }
+    }
+}
+
+/// The loss and its parts as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct LossValues {
+    pub total: f64,
+    pub cover_l1: f64,
+    pub cover_variance: f64,
+    pub hidden_l1: f64,
+    pub hidden_variance: f64,
+}

@@ -1,0 +1,84 @@
+//! Training StegNet: data ([`data`]), the loss ([`loss`]), the training loop with its event
+//! channel ([`trainer`]) and checkpoints ([`checkpoint`]). The command line and the app drive
+//! the same loop; neither touches its insides.
+
+pub mod checkpoint;
+pub mod data;
+pub mod loss;
+pub mod trainer;
+
+use serde::{Deserialize, Serialize};
+
+/// How the learning rate moves over the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+pub enum Schedule {
+    /// The same rate throughout (after warm-up).
+    Constant,
+    /// Cosine decay from the rate to a tenth of it over the run (after warm-up).
+    #[default]
+    Cosine,
+}
+
+/// The settings of a training run; stored in checkpoints so a resumed run goes on exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Optimisation steps in all (a resumed run stops at the same total).
+    pub steps: u64,
+    /// Pairs (cover, hidden) per step.
+    pub batch: usize,
+    /// Side of the square training crops.
+    pub crop: u32,
+    /// Peak learning rate of Adam (beta1 0.5, beta2 0.9).
+    pub lr: f64,
+    pub schedule: Schedule,
+    /// Steps of linear warm-up.
+    pub warmup: u64,
+    /// Seed of the initialisation and of every batch.
+    pub seed: u64,
+    /// Validate (and send a preview) every this many steps.
+    pub validate_every: u64,
+    /// Write a checkpoint every this many steps.
+    pub checkpoint_every: u64,
+    /// Fixed validation pairs.
+    pub val_pairs: usize,
+    /// Side of the validation centre crops.
+    pub val_size: u32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            steps: 2000,
+            batch: 16,
+            crop: 64,
+            lr: 1e-3,
+            schedule: Schedule::Cosine,
+            warmup: 50,
+            seed: 0,
+            validate_every: 100,
+            checkpoint_every: 100,
+            val_pairs: 8,
+            val_size: 128,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The learning rate for `step` (0-based).
+    pub fn learning_rate(&self, step: u64) -> f64 {
+        let warm = if self.warmup > 0 && step < self.warmup {
+            (step + 1) as f64 / self.warmup as f64
+        } else {
+            1.0
+        };
+        let decay = match self.schedule {
+            Schedule::Constant => 1.0,
+            Schedule::Cosine => {
+                let span = self.steps.saturating_sub(self.warmup).max(1) as f64;
+                let t = (step.saturating_sub(self.warmup) as f64 / span).min(1.0);
+                0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        };
+        self.lr * warm * decay
+    }
+}

@@ -1,0 +1,404 @@
+//! The training loop. It reports everything it does as [`TrainEvent`]s on a channel and
+//! obeys a [`TrainControl`] (pause, stop), so the command line and the app's Train view
+//! show it without touching it.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use image::RgbImage;
+
+use super::TrainConfig;
+use super::checkpoint::{self, CheckpointHeader};
+use super::data::{Batch, Loader, PhotoSet};
+use super::loss::{LossParts, LossValues, quantize_straight_through};
+use crate::codec::{self, Planar};
+use crate::metrics;
+use crate::model::{ModelInfo, ModelSource, StegNet, StegNetConfig, weights};
+use crate::pipeline::{self, NoProgress, Tiling};
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct TrainSetup {
+    pub config: TrainConfig,
+    /// Folder of training photos.
+    pub data: PathBuf,
+    /// Folder of validation photos; without one, every tenth training photo is held out.
+    pub val: Option<PathBuf>,
+    /// Where the trained weights go at the end.
+    pub out: PathBuf,
+    /// Where checkpoints go.
+    pub checkpoint: PathBuf,
+    /// Go on from this checkpoint (its settings and step; `config.steps` may extend the run).
+    pub resume: Option<PathBuf>,
+    /// Start from these weights instead of a fresh initialisation.
+    pub init: Option<ModelSource>,
+    /// The device (without autodiff; training adds it).
+    pub device: Device,
+    /// How the network is built (the depthwise mode that runs fastest on the device).
+    pub network: StegNetConfig,
+    /// Memory for decoded photos.
+    pub cache_bytes: usize,
+}
+
+/// What the trainer reports.
+#[derive(Debug, Clone)]
+pub enum TrainEvent {
+    Started {
+        first_step: u64,
+        total_steps: u64,
+        train_photos: usize,
+        val_photos: usize,
+    },
+    Step(StepReport),
+    Validation(ValidationReport),
+    Preview(Box<Preview>),
+    Checkpoint {
+        step: u64,
+        path: PathBuf,
+    },
+    Finished {
+        step: u64,
+        weights: PathBuf,
+        checkpoint: PathBuf,
+    },
+}
+
+/// One optimisation step.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct StepReport {
+    /// Steps completed (1-based).
+    pub step: u64,
+    pub total_steps: u64,
+    pub learning_rate: f64,
+    pub loss: LossValues,
+    /// Pairs (cover + hidden) per second, smoothed.
+    pub pairs_per_second: f64,
+    pub eta_seconds: f64,
+}
+
+/// The paper's figures on the fixed validation pairs, after 8-bit rounding (means).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct ValidationReport {
+    pub step: u64,
+    pub cover_changing_rate: f64,
+    pub hidden_decoded_difference: f64,
+    pub decoded_rate: f64,
+    pub cover_psnr_db: f64,
+    pub hidden_psnr_db: f64,
+}
+
+/// The first validation pair as the model handles it now.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub step: u64,
+    pub cover: RgbImage,
+    pub hidden: RgbImage,
+    pub embedded: RgbImage,
+    pub decoded: RgbImage,
+}
+
+/// Pause and stop, from another thread (the app's buttons, Ctrl-C).
+#[derive(Debug)]
+pub struct TrainControl {
+    stop: AtomicBool,
+    pause: AtomicBool,
+    /// Stop once this many steps are done (a checkpoint is written).
+    stop_at: AtomicU64,
+}
+
+impl Default for TrainControl {
+    fn default() -> Self {
+        Self {
+            stop: AtomicBool::new(false),
+            pause: AtomicBool::new(false),
+            stop_at: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+impl TrainControl {
+    /// Ask the run to stop when `step` steps are done.
+    pub fn stop_at(&self, step: u64) {
+        self.stop_at.store(step, Ordering::SeqCst);
+    }
+    /// Ask the run to stop after the current step (it writes a checkpoint first).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+    pub fn set_paused(&self, paused: bool) {
+        self.pause.store(paused, Ordering::SeqCst);
+    }
+    pub fn is_stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn reached(&self, step: u64) -> bool {
+        self.is_stopped() || step >= self.stop_at.load(Ordering::SeqCst)
+    }
+    pub fn is_paused(&self) -> bool {
+        self.pause.load(Ordering::SeqCst)
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    pub steps_done: u64,
+    pub stopped_early: bool,
+    pub weights: PathBuf,
+    pub checkpoint: PathBuf,
+}
+
+/// The Adam optimiser of the paper (beta1 0.5, beta2 0.9).
+pub fn optimizer() -> ModuleOptimizer {
+    AdamConfig::new().with_beta_1(0.5).with_beta_2(0.9).init()
+}
+
+/// One step: forward, the paper's loss on the 8-bit rounded stego image, backward, Adam.
+pub fn train_step(
+    model: StegNet,
+    optimizer: &mut ModuleOptimizer,
+    batch: &Batch,
+    learning_rate: f64,
+    device: &Device,
+) -> (StegNet, LossValues) {
+    let shape = [batch.size, 3, batch.crop, batch.crop];
+    let cover = Tensor::<4>::from_data(TensorData::new(batch.cover.clone(), shape), device);
+    let hidden = Tensor::<4>::from_data(TensorData::new(batch.hidden.clone(), shape), device);
+    let embedded = quantize_straight_through(model.embed(cover.clone(), hidden.clone()));
+    let decoded = model.reveal(embedded.clone());
+    let parts = LossParts::measure(cover, embedded, hidden, decoded);
+    let values = parts.values();
+    let gradients = GradientsParams::from_grads(parts.total().backward(), &model);
+    (optimizer.step(learning_rate, model, gradients), values)
+}
+
+/// Fixed validation pairs: centre crops, photo i hiding photo i + 1.
+struct ValidationSet {
+    pairs: Vec<(RgbImage, RgbImage)>,
+}
+
+impl ValidationSet {
+    fn new(photos: &mut PhotoSet, pairs: usize, size: u32) -> Result<Self> {
+        let n = photos.len();
+        let crop = |image: &RgbImage| {
+            let side = size.min(image.width()).min(image.height());
+            let (x, y) = ((image.width() - side) / 2, (image.height() - side) / 2);
+            image::imageops::crop_imm(image, x, y, side, side).to_image()
+        };
+        let mut list = Vec::new();
+        for i in 0..pairs.min(n) {
+            let cover = crop(photos.get(i)?.as_ref());
+            let hidden = crop(photos.get((i + 1) % n)?.as_ref());
+            let hidden = codec::fit(
+                &hidden,
+                cover.width(),
+                cover.height(),
+                codec::FitMode::Resize,
+            );
+            list.push((cover, hidden));
+        }
+        Ok(Self { pairs: list })
+    }
+
+    fn evaluate(&self, model: &StegNet, device: &Device, step: u64) -> (ValidationReport, Preview) {
+        let inference = model.valid();
+        let mut sums = [0.0f64; 4];
+        let mut preview = None;
+        for (cover, hidden) in &self.pairs {
+            let tiling = Tiling::default();
+            let embedded =
+                pipeline::embed(&inference, device, cover, hidden, tiling, &mut NoProgress)
+                    .expect("not cancellable");
+            let decoded = pipeline::reveal(&inference, device, &embedded, tiling, &mut NoProgress)
+                .expect("not cancellable");
+            sums[0] += metrics::cover_changing_rate(cover, &embedded);
+            sums[1] += metrics::mean_abs_diff(hidden, &decoded);
+            sums[2] += metrics::psnr(cover, &embedded).min(100.0);
+            sums[3] += metrics::psnr(hidden, &decoded).min(100.0);
+            preview.get_or_insert_with(|| Preview {
+                step,
+                cover: cover.clone(),
+                hidden: hidden.clone(),
+                embedded,
+                decoded,
+            });
+        }
+        let n = self.pairs.len().max(1) as f64;
+        let report = ValidationReport {
+            step,
+            cover_changing_rate: sums[0] / n,
+            hidden_decoded_difference: sums[1] / n,
+            decoded_rate: 1.0 - sums[1] / n,
+            cover_psnr_db: sums[2] / n,
+            hidden_psnr_db: sums[3] / n,
+        };
+        (report, preview.expect("at least one validation pair"))
+    }
+}
+
+/// Splits the photos: the validation folder if given, else every tenth photo.
+fn photo_sets(setup: &TrainSetup) -> Result<(PhotoSet, PhotoSet)> {
+    let budget = setup.cache_bytes;
+    match &setup.val {
+        Some(val) => Ok((
+            PhotoSet::open(&setup.data, budget / 2)?,
+            PhotoSet::open(val, budget / 2)?,
+        )),
+        None => {
+            let all = codec::image_files(&setup.data)
+                .with_context(|| format!("cannot list photos in {}", setup.data.display()))?;
+            let (val, train): (Vec<_>, Vec<_>) =
+                all.into_iter().enumerate().partition(|(i, _)| i % 10 == 9);
+            let strip =
+                |v: Vec<(usize, PathBuf)>| v.into_iter().map(|(_, p)| p).collect::<Vec<_>>();
+            let (train, mut val) = (strip(train), strip(val));
+            if val.is_empty() {
+                val = train.clone();
+            }
+            Ok((
+                PhotoSet::from_paths(train, budget / 2, &setup.data)?,
+                PhotoSet::from_paths(val, budget / 2, &setup.data)?,
+            ))
+        }
+    }
+}
+
+/// Runs training to the end or until stopped, reporting on `events` (a closed channel is
+/// not an error: nobody is watching).
+pub fn train(
+    setup: TrainSetup,
+    events: &Sender<TrainEvent>,
+    control: &TrainControl,
+) -> Result<TrainOutcome> {
+    let autodiff = setup.device.clone().autodiff();
+    let (mut model, mut optimizer, mut config, first_step, earlier_seconds) = match &setup.resume {
+        Some(path) => {
+            let saved = checkpoint::load(path, &autodiff, &setup.network, optimizer())?;
+            let mut config = saved.header.config.clone();
+            config.steps = setup.config.steps.max(config.steps);
+            (
+                saved.model,
+                saved.optimizer,
+                config,
+                saved.header.step,
+                saved.header.elapsed_seconds,
+            )
+        }
+        None => {
+            autodiff.seed(setup.config.seed);
+            let model = match &setup.init {
+                Some(source) => weights::load_with(source, &autodiff, &setup.network)?.0,
+                None => setup.network.init(&autodiff),
+            };
+            (model, optimizer(), setup.config.clone(), 0, 0.0)
+        }
+    };
+    config.steps = config.steps.max(first_step);
+    let (train_photos, mut val_photos) = photo_sets(&setup)?;
+    let validation = ValidationSet::new(&mut val_photos, config.val_pairs, config.val_size)?;
+    let _ = events.send(TrainEvent::Started {
+        first_step,
+        total_steps: config.steps,
+        train_photos: train_photos.len(),
+        val_photos: val_photos.len(),
+    });
+    let loader = Loader::start(
+        train_photos,
+        config.seed,
+        first_step,
+        config.batch,
+        config.crop,
+    );
+    let started = Instant::now();
+    let mut smoothed_step_seconds: Option<f64> = None;
+    let mut step = first_step;
+    let save_checkpoint = |model: &StegNet, optimizer: &ModuleOptimizer, step: u64| -> Result<()> {
+        let header = CheckpointHeader {
+            step,
+            config: config.clone(),
+            elapsed_seconds: earlier_seconds + started.elapsed().as_secs_f64(),
+        };
+        checkpoint::save(&setup.checkpoint, &header, model, optimizer)?;
+        let _ = events.send(TrainEvent::Checkpoint {
+            step,
+            path: setup.checkpoint.clone(),
+        });
+        Ok(())
+    };
+    while step < config.steps && !control.reached(step) {
+        if control.is_paused() {
+            std::thread::sleep(Duration::from_millis(30));
+            continue;
+        }
+        let batch = loader.next()?;
+        let step_start = Instant::now();
+        let lr = config.learning_rate(step);
+        let (next, loss) = train_step(model, &mut optimizer, &batch, lr, &autodiff);
+        model = next;
+        step += 1;
+        let seconds = step_start.elapsed().as_secs_f64();
+        let smoothed = smoothed_step_seconds.map_or(seconds, |s| 0.9 * s + 0.1 * seconds);
+        smoothed_step_seconds = Some(smoothed);
+        let _ = events.send(TrainEvent::Step(StepReport {
+            step,
+            total_steps: config.steps,
+            learning_rate: lr,
+            loss,
+            pairs_per_second: config.batch as f64 / smoothed,
+            eta_seconds: smoothed * (config.steps - step) as f64,
+        }));
+        if step % config.validate_every == 0 || step == config.steps {
+            let (report, preview) = validation.evaluate(&model, &setup.device, step);
+            let _ = events.send(TrainEvent::Validation(report));
+            let _ = events.send(TrainEvent::Preview(Box::new(preview)));
+        }
+        if step % config.checkpoint_every == 0 && step < config.steps {
+            save_checkpoint(&model, &optimizer, step)?;
+        }
+    }
+    save_checkpoint(&model, &optimizer, step)?;
+    let info = ModelInfo {
+        trained_steps: step,
+        note: format!(
+            "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}",
+            config.batch, config.crop, config.crop, config.lr, config.schedule, config.seed
+        ),
+    };
+    weights::save(model.valid(), &info, &setup.out)?;
+    let _ = events.send(TrainEvent::Finished {
+        step,
+        weights: setup.out.clone(),
+        checkpoint: setup.checkpoint.clone(),
+    });
+    Ok(TrainOutcome {
+        steps_done: step,
+        stopped_early: step < config.steps,
+        weights: setup.out,
+        checkpoint: setup.checkpoint,
+    })
+}
+
+/// Converts a batch's planar floats back to images (for inspection and tests).
+pub fn batch_images(batch: &Batch) -> Vec<(RgbImage, RgbImage)> {
+    let plane = 3 * batch.crop * batch.crop;
+    (0..batch.size)
+        .map(|i| {
+            let image = |data: &[f32]| {
+                Planar {
+                    channels: 3,
+                    height: batch.crop,
+                    width: batch.crop,
+                    data: data[i * plane..(i + 1) * plane].to_vec(),
+                }
+                .to_rgb8()
+            };
+            (image(&batch.cover), image(&batch.hidden))
+        })
+        .collect()
+}

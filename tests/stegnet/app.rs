@@ -1,0 +1,233 @@
+//! The app driven through egui_kittest: the real state, the real views, headless.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use image::{Rgb, RgbImage};
+use stegnet::app::studio::Slot;
+use stegnet::app::{StudioApp, Tab};
+use stegnet::device::DeviceChoice;
+use stegnet::model::ModelSource;
+
+/// A file "dropped" on the window.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn harness() -> Harness<'static, StudioApp> {
+    let app = StudioApp::new(None, DeviceChoice::Cpu, ModelSource::BuiltIn);
+    Harness::builder()
+        .with_size([1400.0, 1000.0])
+        .build_ui_state(|ui, app: &mut StudioApp| app.frame(ui), app)
+}
+
+/// Steps the UI until no background work is left (the UI itself never blocks).
+fn settle(harness: &mut Harness<'static, StudioApp>) {
+    let start = Instant::now();
+    loop {
+        harness.step();
+        if !harness.state().studio.busy() {
+            harness.step();
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "background work did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn drop_file(harness: &mut Harness<'static, StudioApp>, path: &Path) {
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(path.to_path_buf())));
+    settle(harness);
+}
+
+fn photo(dir: &Path, name: &str, w: u32, h: u32, seed: u32) -> PathBuf {
+    let path = dir.join(name);
+    RgbImage::from_fn(w, h, |x, y| {
+        let v = |k: u32| ((x * (2 + k + seed) + y * (3 + k)) % 256) as u8;
+        Rgb([v(0), v(1), v(2)])
+    })
+    .save(&path)
+    .unwrap();
+    path
+}
+
+#[test]
+fn first_start_shows_the_demo_pair_already_embedded() {
+    let mut harness = harness();
+    settle(&mut harness);
+    let studio = &harness.state().studio;
+    let outcome = studio
+        .outcome
+        .as_ref()
+        .expect("the demo pair is embedded at start");
+    assert_eq!(outcome.embedded.size(), (512, 512));
+    assert!(outcome.report.cover_changing_rate >= 0.0 && outcome.report.cover_changing_rate <= 1.0);
+    let hidden = outcome.report.hidden.as_ref().unwrap();
+    assert!(hidden.payload_bpp > 0.0 && hidden.payload_bpp <= 24.0);
+    harness.get_by_label("Embedded (stego image)");
+    harness.get_by_label_contains("Cover changing rate");
+}
+
+#[test]
+fn dropped_files_embed_and_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let cover = photo(dir.path(), "cover.png", 96, 64, 1);
+    let secret = photo(dir.path(), "secret.png", 50, 70, 2);
+    let mut harness = harness();
+    settle(&mut harness);
+
+    // Drops land on the free slots of the Hide tab: the cover first... (the demo filled both,
+    // so drop onto the panels by pointer position instead).
+    harness.state_mut().studio.cover = None;
+    harness.state_mut().studio.secret = None;
+    drop_file(&mut harness, &cover);
+    drop_file(&mut harness, &secret);
+    assert_eq!(
+        harness.state().studio.cover.as_ref().unwrap().size(),
+        (96, 64)
+    );
+    assert_eq!(
+        harness.state().studio.secret.as_ref().unwrap().size(),
+        (50, 70)
+    );
+
+    harness.get_by_label("Embed").click();
+    settle(&mut harness);
+    let outcome = harness.state().studio.outcome.clone().expect("embedded");
+    assert_eq!(
+        outcome.embedded.size(),
+        (96, 64),
+        "the stego image has the cover's size"
+    );
+    assert_eq!(outcome.decoded.size(), (96, 64));
+
+    // The analyst's view: residuals, histograms, metrics, LSB side by side.
+    harness.state_mut().settings.tab = Tab::Inspect;
+    settle(&mut harness);
+    harness.get_by_label_contains("Histograms: cover vs embedded");
+    harness.get_by_label_contains("Residual values");
+    assert!(
+        harness.state().studio.lsb.is_some(),
+        "the LSB comparison is computed"
+    );
+    harness.get_by_label("x5").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().inspect.magnify, 5.0);
+    harness.key_press(egui::Key::Num0);
+    harness.run_steps(2);
+    assert_eq!(harness.state().inspect.magnify, 10.0);
+    harness.key_press(egui::Key::Num1);
+    harness.run_steps(2);
+    assert_eq!(harness.state().inspect.magnify, 1.0);
+
+    // Save: JPEG refused with the reason, PNG written.
+    let jpeg = dir.path().join("stego.jpg");
+    let error = harness
+        .state_mut()
+        .studio
+        .save_stego(&jpeg)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("lossy"), "{error}");
+    assert!(!jpeg.exists());
+    let png = dir.path().join("stego.png");
+    harness.state_mut().studio.save_stego(&png).unwrap();
+    assert_eq!(
+        image::open(&png).unwrap().to_rgb8(),
+        *outcome.embedded.image
+    );
+    // The cover itself is never overwritten.
+    assert!(harness.state_mut().studio.save_stego(&cover).is_err());
+
+    // Reveal mode on the saved PNG gives the same secret as the embed view showed.
+    harness.state_mut().settings.tab = Tab::Reveal;
+    drop_file(&mut harness, &png);
+    assert!(harness.state().studio.stego.is_some());
+    harness.get_by_label("Reveal the secret").click();
+    settle(&mut harness);
+    let (revealed, _) = harness.state().studio.revealed.clone().expect("revealed");
+    assert_eq!(*revealed.image, *outcome.decoded.image);
+}
+
+#[test]
+fn an_unreadable_file_shows_an_error_and_the_app_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.png");
+    std::fs::write(&text, "not a picture").unwrap();
+    let mut harness = harness();
+    settle(&mut harness);
+    let before = harness
+        .state()
+        .studio
+        .cover
+        .as_ref()
+        .map(|c| c.name.clone());
+    harness.state_mut().studio.open(Slot::Cover, text.clone());
+    settle(&mut harness);
+    let notices = &harness.state().studio.notices;
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.error && n.text.contains("notes.png")),
+        "{notices:?}"
+    );
+    assert_eq!(
+        harness
+            .state()
+            .studio
+            .cover
+            .as_ref()
+            .map(|c| c.name.clone()),
+        before
+    );
+    harness.get_by_label_contains("cannot read image");
+}
+
+/// Pictures of the main views, where a wgpu adapter renders them (lavapipe in CI).
+#[test]
+fn snapshots_of_the_main_views_where_a_gpu_adapter_exists() {
+    if stegnet::device::adapters().is_empty() {
+        println!("skipped: no wgpu adapter");
+        return;
+    }
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 1000.0])
+        .wgpu()
+        .build_ui_state(
+            |ui, app: &mut StudioApp| app.frame(ui),
+            StudioApp::new(None, DeviceChoice::Cpu, ModelSource::BuiltIn),
+        );
+    settle(&mut harness);
+    for (tab, name) in [(Tab::Hide, "hide"), (Tab::Inspect, "inspect")] {
+        harness.state_mut().settings.tab = tab;
+        settle(&mut harness);
+        let image = harness.render().expect("rendered");
+        assert_eq!(image.dimensions(), (1400, 1000));
+        let distinct: std::collections::HashSet<[u8; 4]> = image.pixels().map(|p| p.0).collect();
+        assert!(
+            distinct.len() > 1000,
+            "the {name} view shows images, not a blank window"
+        );
+        let out = std::env::temp_dir().join(format!("stegnet-{name}.png"));
+        image.save(&out).unwrap();
+        println!("rendered the {name} view to {}", out.display());
+    }
+}

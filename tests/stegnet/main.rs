@@ -1,0 +1,10 @@
+//! All integration tests in one binary (one link step instead of five).
+
+mod analysis;
+mod app;
+mod cli;
+mod codec;
+mod lsb;
+mod metrics;
+mod model;
+mod train;

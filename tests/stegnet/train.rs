@@ -1,0 +1,219 @@
+//! Training: data, loss, checkpoints and exact resume, on tiny generated photos (CPU).
+
+use std::path::Path;
+use std::sync::mpsc::channel;
+
+use burn::prelude::*;
+use image::{Rgb, RgbImage};
+use stegnet::device;
+use stegnet::model::{ModelSource, weights};
+use stegnet::train::data::{PhotoSet, Rng, make_batch};
+use stegnet::train::loss::{LossParts, quantize_straight_through};
+use stegnet::train::trainer::{self, TrainControl, TrainEvent, TrainSetup};
+use stegnet::train::{Schedule, TrainConfig};
+
+/// A folder of small generated "photos" with some structure.
+fn photo_folder(dir: &Path, count: u32) {
+    for i in 0..count {
+        RgbImage::from_fn(40 + 3 * i, 36 + 2 * i, |x, y| {
+            let v = |k: u32| ((x * (k + 2 + i) + y * (3 + k) + (x ^ y) * i) % 256) as u8;
+            Rgb([v(0), v(1), v(2)])
+        })
+        .save(dir.join(format!("p{i}.png")))
+        .unwrap();
+    }
+}
+
+fn setup(dir: &Path, steps: u64, resume: bool) -> TrainSetup {
+    TrainSetup {
+        config: TrainConfig {
+            steps,
+            batch: 2,
+            crop: 16,
+            lr: 1e-3,
+            schedule: Schedule::Cosine,
+            warmup: 2,
+            seed: 5,
+            validate_every: 2,
+            checkpoint_every: 2,
+            val_pairs: 2,
+            val_size: 16,
+        },
+        data: dir.join("photos"),
+        val: None,
+        out: dir.join("out.bpk"),
+        checkpoint: dir.join("run.ckpt"),
+        resume: resume.then(|| dir.join("run.ckpt")),
+        init: None,
+        network: device::cpu().network_config(),
+        device: device::cpu().device,
+        cache_bytes: 1 << 24,
+    }
+}
+
+/// Every tensor of the trained weights by name, as raw bytes (parameter ids, which are
+/// random per run, left out).
+fn trained_tensors(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let (model, _) = weights::load(
+        &ModelSource::File(dir.join("out.bpk")),
+        &device::cpu().device,
+    )
+    .unwrap();
+    let bytes = weights::to_bytes(model, &Default::default()).unwrap();
+    let reader = burn_pack::Reader::from_bytes(burn_pack::Bytes::from_bytes_vec(bytes)).unwrap();
+    let mut tensors: Vec<(String, Vec<u8>)> = reader
+        .into_tensors()
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            let (name, _, _, _, data) = t.into_parts().unwrap();
+            (name, data.to_vec())
+        })
+        .collect();
+    tensors.sort();
+    tensors
+}
+
+#[test]
+fn resuming_gives_exactly_the_same_weights_as_one_run() {
+    let one = tempfile::tempdir().unwrap();
+    let two = tempfile::tempdir().unwrap();
+    for dir in [&one, &two] {
+        std::fs::create_dir(dir.path().join("photos")).unwrap();
+        photo_folder(&dir.path().join("photos"), 6);
+    }
+    let (sender, receiver) = channel();
+    let control = TrainControl::default();
+    trainer::train(setup(one.path(), 6, false), &sender, &control).unwrap();
+
+    let halfway = TrainControl::default();
+    halfway.stop_at(3);
+    let half = trainer::train(setup(two.path(), 6, false), &sender, &halfway).unwrap();
+    assert_eq!((half.steps_done, half.stopped_early), (3, true));
+    let rest = trainer::train(setup(two.path(), 6, true), &sender, &control).unwrap();
+    assert_eq!((rest.steps_done, rest.stopped_early), (6, false));
+    let (a, b) = (trained_tensors(one.path()), trained_tensors(two.path()));
+    assert_eq!(a.len(), b.len());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs between one run and a resumed run");
+    }
+
+    // The channel saw every kind of event.
+    let events: Vec<TrainEvent> = receiver.try_iter().collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Step(s) if s.loss.total.is_finite()))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Validation(_)))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Preview(p) if p.embedded.width() == 16))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Checkpoint { .. }))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Finished { step: 6, .. }))
+    );
+}
+
+#[test]
+fn a_stopped_run_writes_a_checkpoint_it_can_resume_from() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("photos")).unwrap();
+    photo_folder(&dir.path().join("photos"), 4);
+    let control = TrainControl::default();
+    control.stop();
+    let (sender, _receiver) = channel();
+    let outcome = trainer::train(setup(dir.path(), 4, false), &sender, &control).unwrap();
+    assert!(outcome.stopped_early);
+    assert_eq!(outcome.steps_done, 0);
+    let resumed = trainer::train(
+        setup(dir.path(), 2, true),
+        &sender,
+        &TrainControl::default(),
+    )
+    .unwrap();
+    assert_eq!(resumed.steps_done, 4, "the run keeps its planned length");
+    // A damaged checkpoint is refused with a message.
+    let ckpt = dir.path().join("run.ckpt");
+    let bytes = std::fs::read(&ckpt).unwrap();
+    std::fs::write(&ckpt, &bytes[..bytes.len() / 2]).unwrap();
+    let error = trainer::train(
+        setup(dir.path(), 6, true),
+        &sender,
+        &TrainControl::default(),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("run.ckpt"), "{error:#}");
+}
+
+#[test]
+fn batches_depend_only_on_seed_and_step() {
+    let dir = tempfile::tempdir().unwrap();
+    photo_folder(dir.path(), 5);
+    let mut photos = PhotoSet::open(dir.path(), 1 << 24).unwrap();
+    let a = make_batch(&mut photos, 1, 7, 3, 16).unwrap();
+    let b = make_batch(&mut photos, 1, 7, 3, 16).unwrap();
+    let c = make_batch(&mut photos, 1, 8, 3, 16).unwrap();
+    assert_eq!(a.cover, b.cover);
+    assert_ne!(a.cover, c.cover);
+    assert_eq!(a.cover.len(), 3 * 3 * 16 * 16);
+    assert_ne!(
+        a.cover, a.hidden,
+        "cover and hidden are drawn independently"
+    );
+    assert!(a.cover.iter().all(|v| (-1.0..=1.0).contains(v)));
+    let mut rng = Rng(3);
+    assert!((0..1000).all(|_| rng.below(7) < 7));
+}
+
+#[test]
+fn loss_matches_the_formula_and_rounding_passes_gradients() {
+    let cpu = device::cpu().device.autodiff();
+    let c = Tensor::<4>::from_data(
+        TensorData::new(vec![0.0f32, 0.5, -0.5, 1.0], [1, 1, 2, 2]),
+        &cpu,
+    );
+    let e = Tensor::<4>::from_data(
+        TensorData::new(vec![0.1f32, 0.5, -0.5, 0.6], [1, 1, 2, 2]),
+        &cpu,
+    );
+    let values = LossParts::measure(c.clone(), e.clone(), c.clone(), c.clone()).values();
+    // C - E = [-0.1, 0, 0, 0.4]: mean |.| = 0.125, mean 0.075, variance = mean(x^2) - 0.075^2.
+    assert!((values.cover_l1 - 0.125).abs() < 1e-6);
+    assert!((values.cover_variance - (0.17 / 4.0 - 0.075f64.powi(2))).abs() < 1e-6);
+    assert!(values.hidden_l1.abs() < 1e-9 && values.hidden_variance.abs() < 1e-9);
+    assert!((values.total - (values.cover_l1 + values.cover_variance) / 4.0).abs() < 1e-9);
+
+    let x = Tensor::<4>::from_data(
+        TensorData::new(vec![0.3001f32, -2.0, 0.999, 0.0], [1, 1, 2, 2]),
+        &cpu,
+    )
+    .require_grad();
+    let q = quantize_straight_through(x.clone());
+    let levels: Vec<f32> = q.clone().into_data().try_into_vec().unwrap();
+    for (v, expected) in levels
+        .iter()
+        .zip([stegnet::codec::to_level(0.3001), 0, 255, 128])
+    {
+        assert!((v - (expected as f32 / 127.5 - 1.0)).abs() < 1e-6);
+    }
+    let grad = q.sum().backward();
+    let g: Vec<f32> = x.grad(&grad).unwrap().into_data().try_into_vec().unwrap();
+    assert_eq!(
+        g,
+        vec![1.0; 4],
+        "straight-through: the gradient of identity"
+    );
+}
