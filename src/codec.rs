@@ -180,8 +180,8 @@ impl Planar {
         for row in 0..h {
             let line = &raw[(y + row) * stride + x * 3..(y + row) * stride + (x + w) * 3];
             for (col, pixel) in line.chunks_exact(3).enumerate() {
-                for c in 0..3 {
-                    planar.data[c * plane + row * w + col] = from_level(pixel[c]);
+                for (c, &level) in pixel.iter().enumerate() {
+                    planar.data[c * plane + row * w + col] = from_level(level);
                 }
             }
         }

@@ -17,7 +17,7 @@ impl PairCounts {
     /// Adds one pair `(u, v)`.
     pub fn add(&mut self, u: u8, v: u8) {
         self.pairs += 1;
-        let v_even = v % 2 == 0;
+        let v_even = v.is_multiple_of(2);
         if u == v {
             self.z += 1;
             return;

@@ -237,7 +237,9 @@ fn eval_table(report: &EvalReport) -> String {
         format!("LSB-{} mean", report.lsb_bits),
         "worst"
     );
-    let rows: [(&str, fn(&Figures) -> f64, bool); 8] = [
+    /// A table row: name, the figure, whether it is shown in percent.
+    type Row = (&'static str, fn(&Figures) -> f64, bool);
+    let rows: [Row; 8] = [
         ("cover changing rate (%)", |f| f.cover_changing_rate, true),
         (
             "hidden-decoded diff (%)",

@@ -30,7 +30,7 @@ fn natural_image(size: u32, seed: u64) -> RgbImage {
             [
                 rng.uniform() * 0.05,
                 rng.uniform() * 0.05,
-                rng.uniform() * 6.28,
+                rng.uniform() * std::f64::consts::TAU,
                 20.0 + rng.uniform() * 30.0,
             ]
         })
@@ -133,17 +133,14 @@ fn spa_pair_sets_on_a_hand_made_channel() {
 fn chi_square_statistics_match_known_values() {
     // Q(a, x) against closed forms: Q(1, x) = e^-x; Q(0.5, x) = erfc(sqrt x).
     for x in [0.1, 1.0, 3.0, 10.0] {
-        assert!((chi_square::upper_regularised_gamma(1.0, x) - (-x as f64).exp()).abs() < 1e-12);
+        assert!((chi_square::upper_regularised_gamma(1.0, x) - (-x).exp()).abs() < 1e-12);
     }
     assert!(
         (chi_square::upper_regularised_gamma(0.5, 1.0) - 0.157_299_207_050_285_13).abs() < 1e-10
     );
     assert!((chi_square::ln_gamma(5.0) - 24f64.ln()).abs() < 1e-12);
     // Perfectly equalised pairs: chi2 = 0, p = 1.
-    let mut histogram = [0u64; 256];
-    for v in 0..256 {
-        histogram[v] = 100;
-    }
+    let histogram = [100u64; 256];
     assert!((chi_square::p_value(&histogram).unwrap() - 1.0).abs() < 1e-12);
 }
 

@@ -99,7 +99,7 @@ fn inference_is_the_same_alone_or_in_a_batch() {
     );
     let alone = alone.into_data().try_into_vec::<f32>().unwrap();
     let first = batch
-        .slice([0..1])
+        .narrow(0, 0, 1)
         .into_data()
         .try_into_vec::<f32>()
         .unwrap();
