@@ -124,6 +124,40 @@ pub(super) fn result_panel(
     });
 }
 
+/// A text field for a typed or pasted path, with a button per slot it can open into.
+pub(super) fn path_row(app: &mut StudioApp, ui: &mut egui::Ui, slots: &[Slot]) {
+    ui.horizontal(|ui| {
+        ui.label("Image path:");
+        ui.add(
+            egui::TextEdit::singleline(&mut app.path_input)
+                .desired_width(360.0)
+                .hint_text("paste a path"),
+        );
+        for &slot in slots {
+            let label = if slots.len() == 1 {
+                "Open".to_string()
+            } else {
+                format!("Open as {}", slot.title().to_lowercase())
+            };
+            if ui.button(label).clicked() && !app.path_input.trim().is_empty() {
+                let path = std::path::PathBuf::from(app.path_input.trim());
+                app.use_path(DialogPurpose::Open(slot), path);
+            }
+        }
+    });
+}
+
+/// A running job's progress with a Cancel button; true when Cancel was clicked.
+pub(super) fn job_progress(ui: &mut egui::Ui, progress: &super::worker::JobProgress) -> bool {
+    ui.spinner();
+    ui.add(
+        egui::ProgressBar::new(progress.fraction().unwrap_or(0.0))
+            .desired_width(160.0)
+            .show_percentage(),
+    );
+    ui.button("Cancel").clicked()
+}
+
 /// The paper's figures and PSNR/SSIM, as a grid.
 pub(super) fn metrics_grid(ui: &mut egui::Ui, id: &str, report: &Report) {
     egui::Grid::new(id).striped(true).num_columns(2).show(ui, |ui| {
@@ -175,24 +209,7 @@ pub(super) fn ui(
         result_panel(app, ui, "Embedded (stego image)", embedded, waiting);
     });
     ui.add_space(8.0);
-    ui.horizontal(|ui| {
-        ui.label("Image path:");
-        ui.add(
-            egui::TextEdit::singleline(&mut app.path_input)
-                .desired_width(360.0)
-                .hint_text("paste a path"),
-        );
-        for slot in [Slot::Cover, Slot::Secret] {
-            if ui
-                .button(format!("Open as {}", slot.title().to_lowercase()))
-                .clicked()
-                && !app.path_input.trim().is_empty()
-            {
-                let path = std::path::PathBuf::from(app.path_input.trim());
-                app.use_path(DialogPurpose::Open(slot), path);
-            }
-        }
-    });
+    path_row(app, ui, &[Slot::Cover, Slot::Secret]);
     ui.horizontal(|ui| {
         ui.label("Fit the secret:")
             .on_hover_text("How the secret is brought to the cover's size.");
@@ -211,16 +228,10 @@ pub(super) fn ui(
         if embed.clicked() {
             app.studio.start_embed();
         }
-        if let Some(job) = &app.studio.embed_job {
-            ui.spinner();
-            ui.add(
-                egui::ProgressBar::new(job.progress.fraction().unwrap_or(0.0))
-                    .desired_width(160.0)
-                    .show_percentage(),
-            );
-            if ui.button("Cancel").clicked() {
-                app.studio.cancel();
-            }
+        if let Some(job) = &app.studio.embed_job
+            && job_progress(ui, &job.progress)
+        {
+            app.studio.cancel();
         }
         ui.separator();
         if ui

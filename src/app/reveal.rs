@@ -2,7 +2,7 @@
 
 use eframe::egui::{self, Rect};
 
-use super::hide::{drop_zone, result_panel};
+use super::hide::{drop_zone, job_progress, path_row, result_panel};
 use super::studio::Slot;
 use super::{DialogPurpose, StudioApp};
 
@@ -23,18 +23,7 @@ pub(super) fn ui(
         result_panel(app, ui, "Revealed secret", decoded, waiting);
     });
     ui.add_space(8.0);
-    ui.horizontal(|ui| {
-        ui.label("Image path:");
-        ui.add(
-            egui::TextEdit::singleline(&mut app.path_input)
-                .desired_width(360.0)
-                .hint_text("paste a path"),
-        );
-        if ui.button("Open").clicked() && !app.path_input.trim().is_empty() {
-            let path = std::path::PathBuf::from(app.path_input.trim());
-            app.use_path(DialogPurpose::Open(Slot::Stego), path);
-        }
-    });
+    path_row(app, ui, &[Slot::Stego]);
     ui.horizontal(|ui| {
         let ready = app.studio.stego.is_some()
             && app.studio.engine.is_some()
@@ -46,16 +35,10 @@ pub(super) fn ui(
         {
             app.studio.start_reveal();
         }
-        if let Some(job) = &app.studio.reveal_job {
-            ui.spinner();
-            ui.add(
-                egui::ProgressBar::new(job.progress.fraction().unwrap_or(0.0))
-                    .desired_width(160.0)
-                    .show_percentage(),
-            );
-            if ui.button("Cancel").clicked() {
-                app.studio.cancel();
-            }
+        if let Some(job) = &app.studio.reveal_job
+            && job_progress(ui, &job.progress)
+        {
+            app.studio.cancel();
         }
         if ui
             .add_enabled(
