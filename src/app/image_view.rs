@@ -44,14 +44,6 @@ impl Textures {
     pub fn end_frame(&mut self) {
         self.cache.retain(|_, (_, _, used)| std::mem::take(used));
     }
-
-    pub fn len(&self) -> usize {
-        self.cache.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.cache.is_empty()
-    }
 }
 
 /// The region of the image shown, shared by linked views: a zoom factor relative to

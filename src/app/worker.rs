@@ -97,11 +97,6 @@ impl<T: Send + 'static> Job<T> {
             progress,
         })
     }
-
-    /// Waits for the result (tests and shutdown only; the UI never calls this).
-    pub fn wait(self) -> Result<T, String> {
-        self.promise.block_and_take()
-    }
 }
 
 /// Polls an optional job: returns the finished result and clears the slot.

@@ -16,7 +16,7 @@ use super::TrainConfig;
 use super::checkpoint::{self, CheckpointHeader};
 use super::data::{Batch, Loader, PhotoSet};
 use super::loss::{LossParts, LossValues, quantize_straight_through};
-use crate::codec::{self, Planar};
+use crate::codec;
 use crate::metrics;
 use crate::model::{ModelInfo, ModelSource, StegNet, StegNetConfig, weights};
 use crate::pipeline::{self, NoProgress, Tiling};
@@ -382,23 +382,4 @@ pub fn train(
         weights: setup.out,
         checkpoint: setup.checkpoint,
     })
-}
-
-/// Converts a batch's planar floats back to images (for inspection and tests).
-pub fn batch_images(batch: &Batch) -> Vec<(RgbImage, RgbImage)> {
-    let plane = 3 * batch.crop * batch.crop;
-    (0..batch.size)
-        .map(|i| {
-            let image = |data: &[f32]| {
-                Planar {
-                    channels: 3,
-                    height: batch.crop,
-                    width: batch.crop,
-                    data: data[i * plane..(i + 1) * plane].to_vec(),
-                }
-                .to_rgb8()
-            };
-            (image(&batch.cover), image(&batch.hidden))
-        })
-        .collect()
 }
