@@ -17,6 +17,7 @@ use super::checkpoint::{self, CheckpointHeader};
 use super::data::{Batch, Loader, PhotoSet};
 use super::loss::{LossParts, LossValues, quantize_straight_through};
 use crate::codec;
+use crate::eval::centre_crop;
 use crate::metrics;
 use crate::model::{ModelInfo, ModelSource, StegNet, StegNetConfig, weights};
 use crate::pipeline::{self, NoProgress, Tiling};
@@ -186,11 +187,7 @@ struct ValidationSet {
 impl ValidationSet {
     fn new(photos: &mut PhotoSet, pairs: usize, size: u32) -> Result<Self> {
         let n = photos.len();
-        let crop = |image: &RgbImage| {
-            let side = size.min(image.width()).min(image.height());
-            let (x, y) = ((image.width() - side) / 2, (image.height() - side) / 2);
-            image::imageops::crop_imm(image, x, y, side, side).to_image()
-        };
+        let crop = |image: &RgbImage| centre_crop(image, size);
         let mut list = Vec::new();
         for i in 0..pairs.min(n) {
             let cover = crop(photos.get(i)?.as_ref());
