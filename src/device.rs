@@ -4,7 +4,17 @@ use burn::prelude::*;
 use eframe::wgpu;
 
 /// What the user asked for with `--device`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum DeviceChoice {
     /// A hardware GPU if wgpu finds one, otherwise the CPU.
     #[default]

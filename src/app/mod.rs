@@ -7,6 +7,7 @@ pub mod image_view;
 mod inspect;
 mod reveal;
 pub mod studio;
+pub mod train;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -55,6 +56,7 @@ pub enum Tab {
     Hide,
     Reveal,
     Inspect,
+    Train,
 }
 
 /// What the user chose in a native file dialog is for.
@@ -65,15 +67,21 @@ pub enum DialogPurpose {
     SaveDecoded,
     SaveResidual,
     ExportMetrics,
+    TrainData,
+    TrainVal,
+    TrainCheckpoint,
 }
 
 /// Settings kept between runs.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Settings {
     pub tab: Tab,
     pub last_folder: Option<PathBuf>,
     pub magnify: f32,
     pub dark: bool,
+    pub train_form: train::TrainForm,
+    pub curves: train::CurveSettings,
 }
 
 impl Default for Settings {
@@ -83,6 +91,8 @@ impl Default for Settings {
             last_folder: None,
             magnify: 10.0,
             dark: true,
+            train_form: train::TrainForm::default(),
+            curves: train::CurveSettings::default(),
         }
     }
 }
@@ -94,7 +104,10 @@ pub struct StudioApp {
     pub studio: Studio,
     pub settings: Settings,
     pub inspect: inspect::InspectView,
+    pub train: train::TrainView,
     textures: Textures,
+    /// CPU time of recent frames, smoothed, in seconds.
+    frame_seconds: f64,
     dialog: Option<(DialogPurpose, Job<Option<PathBuf>>)>,
     /// A path typed or pasted by the user, for the slot of the current tab.
     pub path_input: String,
@@ -115,6 +128,8 @@ impl StudioApp {
         studio.load_demo();
         Self {
             inspect: inspect::InspectView::new(settings.magnify),
+            train: train::TrainView::new(settings.train_form.clone(), settings.curves),
+            frame_seconds: 0.0,
             studio,
             settings,
             textures: Textures::default(),
@@ -134,7 +149,7 @@ impl StudioApp {
             DialogPurpose::SaveDecoded => Some("decoded.png"),
             DialogPurpose::SaveResidual => Some("residual.png"),
             DialogPurpose::ExportMetrics => Some("metrics.json"),
-            DialogPurpose::Open(_) => None,
+            _ => None,
         };
         let job = Job::spawn("file dialog", move |_| {
             let mut dialog = rfd::FileDialog::new();
@@ -142,6 +157,10 @@ impl StudioApp {
                 dialog = dialog.set_directory(folder);
             }
             Ok(match (purpose, suggested) {
+                (DialogPurpose::TrainData | DialogPurpose::TrainVal, _) => dialog.pick_folder(),
+                (DialogPurpose::TrainCheckpoint, _) => dialog
+                    .add_filter("StegNet checkpoint", &["ckpt"])
+                    .pick_file(),
                 (DialogPurpose::Open(_), _) => dialog
                     .add_filter("Images", &crate::codec::IMAGE_EXTENSIONS)
                     .pick_file(),
@@ -206,6 +225,9 @@ impl StudioApp {
                 let result = self.studio.export_metrics(&path);
                 self.studio.report(result);
             }
+            DialogPurpose::TrainData => self.train.form.data = path.display().to_string(),
+            DialogPurpose::TrainVal => self.train.form.val = path.display().to_string(),
+            DialogPurpose::TrainCheckpoint => self.train.choose_checkpoint(path),
         }
     }
 
@@ -220,6 +242,12 @@ impl StudioApp {
 
     /// Routes dropped files: each to the panel under the pointer, else to a free slot.
     pub fn handle_dropped(&mut self, files: Vec<PathBuf>, target: Option<Slot>) {
+        if self.settings.tab == Tab::Train {
+            if let Some(path) = files.into_iter().next() {
+                self.train.take_dropped(path);
+            }
+            return;
+        }
         for (i, path) in files.into_iter().enumerate() {
             let slot = match (target, self.settings.tab, i) {
                 (Some(slot), _, 0) => slot,
@@ -328,6 +356,7 @@ impl StudioApp {
 
     /// One frame of the whole UI.
     pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let started = std::time::Instant::now();
         let ctx = ui.ctx().clone();
         ctx.set_theme(if self.settings.dark {
             egui::Theme::Dark
@@ -335,6 +364,7 @@ impl StudioApp {
             egui::Theme::Light
         });
         self.studio.poll();
+        self.train.poll();
         if let Some((purpose, result)) = self.poll_dialog() {
             match result {
                 Ok(Some(path)) => self.use_path(purpose, path),
@@ -373,6 +403,11 @@ impl StudioApp {
                         "Inspect",
                         "Residuals, histograms, the paper's metrics and LSB side by side.",
                     ),
+                    (
+                        Tab::Train,
+                        "Train",
+                        "Train StegNet on a folder of photos and watch it learn.",
+                    ),
                 ] {
                     ui.selectable_value(&mut self.settings.tab, tab, name)
                         .on_hover_text(tip);
@@ -407,6 +442,17 @@ impl StudioApp {
                             self.ask_path(export);
                         }
                     }
+                    Tab::Train => {
+                        let request = self.train.ui(
+                            ui,
+                            &mut self.textures,
+                            self.studio.model_source(),
+                            self.frame_seconds,
+                        );
+                        if let Some(request) = request {
+                            self.train_request(request);
+                        }
+                    }
                 });
         });
         if !dropped.is_empty() {
@@ -418,10 +464,33 @@ impl StudioApp {
             });
             self.handle_dropped(dropped, target);
         }
-        if self.studio.busy() || self.dialog.is_some() {
+        if self.studio.busy() || self.dialog.is_some() || self.train.running() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
         self.textures.end_frame();
+        let seconds = started.elapsed().as_secs_f64();
+        self.frame_seconds = if self.frame_seconds == 0.0 {
+            seconds
+        } else {
+            0.9 * self.frame_seconds + 0.1 * seconds
+        };
+    }
+
+    /// CPU time of recent frames (smoothed), in seconds.
+    pub fn frame_seconds(&self) -> f64 {
+        self.frame_seconds
+    }
+
+    fn train_request(&mut self, request: train::TrainRequest) {
+        match request {
+            train::TrainRequest::PickDataFolder => self.ask_path(DialogPurpose::TrainData),
+            train::TrainRequest::PickValFolder => self.ask_path(DialogPurpose::TrainVal),
+            train::TrainRequest::PickCheckpoint => self.ask_path(DialogPurpose::TrainCheckpoint),
+            train::TrainRequest::UseWeights(path) => {
+                self.studio.use_model(ModelSource::File(path));
+            }
+            train::TrainRequest::UseBuiltIn => self.studio.use_model(ModelSource::BuiltIn),
+        }
     }
 
     fn poll_dialog(&mut self) -> Option<(DialogPurpose, Result<Option<PathBuf>, String>)> {
@@ -449,6 +518,8 @@ impl eframe::App for StudioApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         self.settings.magnify = self.inspect.magnify;
+        self.settings.train_form = self.train.form.clone();
+        self.settings.curves = self.train.curves;
         eframe::set_value(storage, SETTINGS_KEY, &self.settings);
     }
 }

@@ -25,10 +25,16 @@ pub struct Engine {
     pub device: Device,
     pub device_label: String,
     pub model_label: String,
+    pub source: ModelSource,
     pub trained_steps: u64,
 }
 
 impl Engine {
+    /// Loads the model on a worker thread.
+    fn load_job(choice: DeviceChoice, source: ModelSource) -> Job<Engine> {
+        Job::spawn("loading the model", move |_| Engine::load(choice, &source))
+    }
+
     /// Picks the device (GPU if a hardware adapter exists) and loads the model.
     pub fn load(choice: DeviceChoice, source: &ModelSource) -> anyhow::Result<Self> {
         let compute = device::select(choice)?;
@@ -38,6 +44,7 @@ impl Engine {
             device: compute.device,
             device_label: compute.label,
             model_label: source.to_string(),
+            source: source.clone(),
             trained_steps: info.trained_steps,
         })
     }
@@ -136,6 +143,8 @@ pub struct Notice {
 pub struct Studio {
     pub engine: Option<Arc<Engine>>,
     engine_job: Option<Job<Engine>>,
+    /// Where the model runs (kept for switching models).
+    device_choice: DeviceChoice,
     pub cover: Option<Picture>,
     pub secret: Option<Picture>,
     pub stego: Option<Picture>,
@@ -159,9 +168,8 @@ impl Studio {
     pub fn new(choice: DeviceChoice, source: ModelSource) -> Self {
         Self {
             engine: None,
-            engine_job: Some(Job::spawn("loading the model", move |_| {
-                Engine::load(choice, &source)
-            })),
+            engine_job: Some(Engine::load_job(choice, source)),
+            device_choice: choice,
             cover: None,
             secret: None,
             stego: None,
@@ -177,6 +185,17 @@ impl Studio {
             notices: Vec::new(),
             embed_when_ready: false,
         }
+    }
+
+    /// Switches embed and reveal to other weights, loaded in the background (the current
+    /// model stays in use until they are ready).
+    pub fn use_model(&mut self, source: ModelSource) {
+        self.engine_job = Some(Engine::load_job(self.device_choice, source));
+    }
+
+    /// The weights embed and reveal use now.
+    pub fn model_source(&self) -> Option<&ModelSource> {
+        self.engine.as_ref().map(|e| &e.source)
     }
 
     /// Loads the demo pair shipped in `assets/` and embeds it once the model is ready.
@@ -224,6 +243,9 @@ impl Studio {
         if let Some(result) = take_finished(&mut self.engine_job) {
             match result {
                 Ok(engine) => {
+                    if self.engine.is_some() {
+                        self.notify(format!("Now using {}.", engine.model_label));
+                    }
                     if engine.trained_steps == 0 {
                         self.notify_error(
                             "The model is untrained: embedding works, but the revealed image will be noise.",

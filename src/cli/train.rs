@@ -73,28 +73,24 @@ pub fn train(args: TrainArgs) -> Result<()> {
         .unwrap_or_else(|| args.out.with_extension("ckpt"));
     let compute = device::select(args.device)?;
     eprintln!("device: {}", compute.label);
+    let config = TrainConfig {
+        steps: args.steps,
+        batch: args.batch.max(1),
+        crop: args.crop.max(8),
+        lr: args.lr,
+        schedule: args.schedule,
+        warmup: args.warmup,
+        seed: args.seed,
+        validate_every: args.every.max(1),
+        checkpoint_every: args.every.max(1),
+        ..TrainConfig::default()
+    };
     let setup = TrainSetup {
-        config: TrainConfig {
-            steps: args.steps,
-            batch: args.batch.max(1),
-            crop: args.crop.max(8),
-            lr: args.lr,
-            schedule: args.schedule,
-            warmup: args.warmup,
-            seed: args.seed,
-            validate_every: args.every.max(1),
-            checkpoint_every: args.every.max(1),
-            ..TrainConfig::default()
-        },
-        data: args.data,
         val: args.val,
-        out: args.out,
         checkpoint,
         resume: args.resume,
         init: args.init.map(ModelSource::File),
-        network: compute.network_config(),
-        device: compute.device,
-        cache_bytes: 1 << 30,
+        ..TrainSetup::new(config, args.data, args.out, compute)
     };
     let control = Arc::new(TrainControl::default());
     let on_interrupt = control.clone();
@@ -131,6 +127,7 @@ fn print_events(events: std::sync::mpsc::Receiver<TrainEvent>) {
     for event in events {
         match event {
             TrainEvent::Started {
+                device: _,
                 first_step,
                 total_steps,
                 train_photos,

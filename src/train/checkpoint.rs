@@ -64,23 +64,16 @@ pub struct Checkpoint {
     pub optimizer: ModuleOptimizer,
 }
 
-/// Reads a checkpoint onto `device` (an autodiff device, to go on training).
-pub fn load(
-    path: &Path,
-    device: &Device,
-    network: &StegNetConfig,
-    fresh_optimizer: ModuleOptimizer,
-) -> Result<Checkpoint> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+/// The three parts of a checkpoint file (header, model, optimiser state), checked.
+fn parts(path: &Path, bytes: &[u8]) -> Result<[Vec<u8>; 3]> {
     let damaged =
         |what: &str| anyhow::anyhow!("{} is not a complete checkpoint: {what}", path.display());
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         bail!("{} is not a StegNet training checkpoint", path.display());
     }
     let mut rest = &bytes[MAGIC.len()..];
-    let mut parts = Vec::new();
-    for name in ["header", "model", "optimiser state"] {
+    let mut parts: [Vec<u8>; 3] = Default::default();
+    for (part, name) in parts.iter_mut().zip(["header", "model", "optimiser state"]) {
         if rest.len() < 8 {
             return Err(damaged(name));
         }
@@ -89,19 +82,38 @@ pub fn load(
         if rest.len() < len {
             return Err(damaged(name));
         }
-        parts.push(&rest[..len]);
+        *part = rest[..len].to_vec();
         rest = &rest[len..];
     }
-    let header: CheckpointHeader =
-        serde_json::from_slice(parts[0]).map_err(|_| damaged("header"))?;
-    let (model, _) = weights::from_bytes_with(
-        parts[1].to_vec(),
-        &path.display().to_string(),
-        device,
-        network,
-    )?;
+    Ok(parts)
+}
+
+fn read_parts(path: &Path) -> Result<(CheckpointHeader, [Vec<u8>; 3])> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    let parts = parts(path, &bytes)?;
+    let header = serde_json::from_slice(&parts[0])
+        .map_err(|_| anyhow::anyhow!("{} is not a complete checkpoint: header", path.display()))?;
+    Ok((header, parts))
+}
+
+/// Reads only what a checkpoint says about its run (step, settings), checking the file is
+/// complete.
+pub fn read_header(path: &Path) -> Result<CheckpointHeader> {
+    read_parts(path).map(|(header, _)| header)
+}
+
+/// Reads a checkpoint onto `device` (an autodiff device, to go on training).
+pub fn load(
+    path: &Path,
+    device: &Device,
+    network: &StegNetConfig,
+    fresh_optimizer: ModuleOptimizer,
+) -> Result<Checkpoint> {
+    let (header, [_, model, optimizer]) = read_parts(path)?;
+    let (model, _) = weights::from_bytes_with(model, &path.display().to_string(), device, network)?;
     let optimizer = fresh_optimizer
-        .from_bytes(Bytes::from_bytes_vec(parts[2].to_vec()))
+        .from_bytes(Bytes::from_bytes_vec(optimizer))
         .map_err(|e| anyhow::anyhow!("{}: optimiser state: {e}", path.display()))?;
     Ok(Checkpoint {
         header,

@@ -17,6 +17,7 @@ use super::checkpoint::{self, CheckpointHeader};
 use super::data::{Batch, Loader, PhotoSet};
 use super::loss::{LossParts, LossValues, quantize_straight_through};
 use crate::codec;
+use crate::device::ComputeDevice;
 use crate::eval::centre_crop;
 use crate::metrics;
 use crate::model::{ModelInfo, ModelSource, StegNet, StegNetConfig, weights};
@@ -40,16 +41,40 @@ pub struct TrainSetup {
     pub init: Option<ModelSource>,
     /// The device (without autodiff; training adds it).
     pub device: Device,
+    /// What the device is, for people ("CPU (flex, 2 threads)", a GPU's name).
+    pub device_label: String,
     /// How the network is built (the depthwise mode that runs fastest on the device).
     pub network: StegNetConfig,
     /// Memory for decoded photos.
     pub cache_bytes: usize,
 }
 
+impl TrainSetup {
+    /// A fresh run of `config` on `data` (validation photos held out of it) on `compute`,
+    /// writing the weights to `out` and checkpoints beside them (`.ckpt`).
+    pub fn new(config: TrainConfig, data: PathBuf, out: PathBuf, compute: ComputeDevice) -> Self {
+        Self {
+            config,
+            data,
+            val: None,
+            checkpoint: out.with_extension("ckpt"),
+            out,
+            resume: None,
+            init: None,
+            network: compute.network_config(),
+            device: compute.device,
+            device_label: compute.label,
+            cache_bytes: 1 << 30,
+        }
+    }
+}
+
 /// What the trainer reports.
 #[derive(Debug, Clone)]
 pub enum TrainEvent {
     Started {
+        /// The device that trains (see [`TrainSetup::device_label`]).
+        device: String,
         first_step: u64,
         total_steps: u64,
         train_photos: usize,
@@ -300,6 +325,7 @@ pub fn train(
     let (train_photos, mut val_photos) = photo_sets(&setup)?;
     let validation = ValidationSet::new(&mut val_photos, config.val_pairs, config.val_size)?;
     let _ = events.send(TrainEvent::Started {
+        device: setup.device_label.clone(),
         first_step,
         total_steps: config.steps,
         train_photos: train_photos.len(),

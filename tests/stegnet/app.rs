@@ -231,3 +231,170 @@ fn snapshots_of_the_main_views_where_a_gpu_adapter_exists() {
         println!("rendered the {name} view to {}", out.display());
     }
 }
+
+/// Steps the UI until `done` holds for the app (training runs on its own thread).
+fn step_until(
+    harness: &mut Harness<'static, StudioApp>,
+    what: &str,
+    done: impl Fn(&StudioApp) -> bool,
+) {
+    let start = Instant::now();
+    while !done(harness.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "timed out waiting until {what}"
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn run(app: &StudioApp) -> &stegnet::app::train::TrainRun {
+    app.train.run.as_ref().expect("a run was started")
+}
+
+#[test]
+fn training_live_in_the_train_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for i in 0..6 {
+        photo(&photos, &format!("p{i}.png"), 40 + 4 * i, 36 + 3 * i, i);
+    }
+    let mut harness = harness();
+    settle(&mut harness);
+    harness.state_mut().settings.tab = Tab::Train;
+    {
+        let form = &mut harness.state_mut().train.form;
+        form.runs_folder = dir.path().join("runs");
+        form.steps = 10_000;
+        form.batch = 2;
+        form.crop = 16;
+        form.every = 2;
+        form.device = DeviceChoice::Cpu;
+    }
+    // A dropped folder becomes the training photos.
+    drop_file(&mut harness, &photos);
+    assert_eq!(
+        harness.state().train.form.data,
+        photos.display().to_string()
+    );
+
+    harness.get_by_label("Start").click();
+    harness.step();
+    assert_eq!(harness.state().train.error, None);
+    step_until(&mut harness, "the first preview", |app| {
+        run(app).preview.is_some() && run(app).steps.len() >= 2
+    });
+    assert_eq!(
+        run(harness.state())
+            .device
+            .as_deref()
+            .map(|d| d.starts_with("CPU")),
+        Some(true)
+    );
+    let first = run(harness.state()).preview.as_ref().unwrap().step;
+    let first_embedded = run(harness.state())
+        .preview
+        .as_ref()
+        .unwrap()
+        .embedded
+        .image
+        .clone();
+    step_until(&mut harness, "a later preview", |app| {
+        run(app).preview.as_ref().unwrap().step > first
+    });
+    let later = run(harness.state()).preview.as_ref().unwrap();
+    assert_ne!(
+        *later.embedded.image, *first_embedded,
+        "the preview moves as the network learns"
+    );
+    assert!(
+        run(harness.state()).validations.len() >= 2,
+        "validation points are plotted"
+    );
+    let losses = &run(harness.state()).steps;
+    assert!(
+        losses
+            .iter()
+            .all(|s| s.loss.total.is_finite() && s.loss.total > 0.0)
+    );
+    harness.get_by_label_contains("Preview at step");
+    harness.get_by_label_contains("pairs/s");
+    harness.get_by_label_contains("Training on the CPU");
+
+    // Pause holds training after the current step; Resume goes on.
+    harness.get_by_label("Pause").click();
+    harness.step();
+    std::thread::sleep(Duration::from_millis(600));
+    harness.step();
+    let paused_at = run(harness.state()).step();
+    std::thread::sleep(Duration::from_millis(800));
+    harness.step();
+    assert_eq!(
+        run(harness.state()).step(),
+        paused_at,
+        "no steps while paused"
+    );
+    harness.get_by_label("Resume").click();
+    step_until(&mut harness, "training goes on", |app| {
+        run(app).step() > paused_at + 2
+    });
+
+    // Stop ends the run with a checkpoint and weights on disk.
+    harness.get_by_label("Stop").click();
+    step_until(&mut harness, "the run stops", |app| !app.train.running());
+    let outcome = run(harness.state()).outcome.clone().unwrap().unwrap();
+    assert!(outcome.stopped_early);
+    let header = stegnet::train::checkpoint::read_header(&outcome.checkpoint).unwrap();
+    assert_eq!(header.step, outcome.steps_done);
+    assert!(outcome.weights.exists());
+
+    // "Use this model": Embed then runs the weights just trained.
+    harness.get_by_label("Use this model").click();
+    step_until(&mut harness, "the trained model is in use", |app| {
+        app.studio.model_source() == Some(&ModelSource::File(outcome.weights.clone()))
+    });
+    harness.state_mut().studio.start_embed();
+    settle(&mut harness);
+    assert!(harness.state().studio.outcome.is_some());
+
+    // Load checkpoint: the next run goes on from its step.
+    harness
+        .state_mut()
+        .train
+        .choose_checkpoint(outcome.checkpoint.clone());
+    assert_eq!(harness.state().train.form.steps, 10_000);
+    harness.step();
+    harness.get_by_label("Start").click();
+    harness.step();
+    step_until(&mut harness, "the resumed run trains", |app| {
+        run(app).steps.len() >= 2
+    });
+    assert_eq!(run(harness.state()).first_step, outcome.steps_done);
+    assert!(run(harness.state()).steps[0].step == outcome.steps_done + 1);
+    harness.get_by_label("Stop").click();
+    step_until(&mut harness, "the resumed run stops", |app| {
+        !app.train.running()
+    });
+    // Back to the shipped model.
+    harness.get_by_label("Use the built-in model").click();
+    step_until(&mut harness, "the built-in model is in use", |app| {
+        app.studio.model_source() == Some(&ModelSource::BuiltIn)
+    });
+}
+
+#[test]
+fn training_without_photos_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness();
+    settle(&mut harness);
+    harness.state_mut().settings.tab = Tab::Train;
+    harness.state_mut().train.form.runs_folder = dir.path().join("runs");
+    harness.state_mut().train.form.data = dir.path().join("missing").display().to_string();
+    harness.step();
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    assert!(!harness.state().train.running());
+    harness.get_by_label_contains("missing is not a folder");
+}

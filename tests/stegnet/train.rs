@@ -25,29 +25,29 @@ fn photo_folder(dir: &Path, count: u32) {
 }
 
 fn setup(dir: &Path, steps: u64, resume: bool) -> TrainSetup {
+    let config = TrainConfig {
+        steps,
+        batch: 2,
+        crop: 16,
+        lr: 1e-3,
+        schedule: Schedule::Cosine,
+        warmup: 2,
+        seed: 5,
+        validate_every: 2,
+        checkpoint_every: 2,
+        val_pairs: 2,
+        val_size: 16,
+    };
     TrainSetup {
-        config: TrainConfig {
-            steps,
-            batch: 2,
-            crop: 16,
-            lr: 1e-3,
-            schedule: Schedule::Cosine,
-            warmup: 2,
-            seed: 5,
-            validate_every: 2,
-            checkpoint_every: 2,
-            val_pairs: 2,
-            val_size: 16,
-        },
-        data: dir.join("photos"),
-        val: None,
-        out: dir.join("out.bpk"),
         checkpoint: dir.join("run.ckpt"),
         resume: resume.then(|| dir.join("run.ckpt")),
-        init: None,
-        network: device::cpu().network_config(),
-        device: device::cpu().device,
         cache_bytes: 1 << 24,
+        ..TrainSetup::new(
+            config,
+            dir.join("photos"),
+            dir.join("out.bpk"),
+            device::cpu(),
+        )
     }
 }
 
