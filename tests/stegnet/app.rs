@@ -398,3 +398,88 @@ fn training_without_photos_says_why() {
     assert!(!harness.state().train.running());
     harness.get_by_label_contains("missing is not a folder");
 }
+
+/// A measurement, not a check (so ignored): the UI frame time while the app trains on the
+/// CPU, and the app's training speed beside `stegnet train` with the same settings. Needs
+/// the photos of `scripts/fetch-photos.sh`; run with
+/// `cargo test --release -- --ignored --nocapture train_view_speed`.
+#[test]
+#[ignore]
+fn train_view_speed() {
+    let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/photos");
+    let (steps, batch, crop) = (40, 8, 32);
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness();
+    settle(&mut harness);
+    harness.state_mut().settings.tab = Tab::Train;
+    {
+        let form = &mut harness.state_mut().train.form;
+        form.data = photos.join("train").display().to_string();
+        form.val = photos.join("val").display().to_string();
+        form.runs_folder = dir.path().join("runs");
+        form.steps = steps;
+        form.batch = batch;
+        form.crop = crop;
+        form.every = 10;
+        form.device = DeviceChoice::Cpu;
+    }
+    harness.step();
+    harness.get_by_label("Start").click();
+    let mut frames = Vec::new();
+    let started = Instant::now();
+    while harness
+        .state()
+        .train
+        .run
+        .as_ref()
+        .is_none_or(|r| r.outcome.is_none())
+    {
+        let frame = Instant::now();
+        harness.step();
+        frames.push(frame.elapsed().as_secs_f64() * 1e3);
+        std::thread::sleep(Duration::from_millis(16).saturating_sub(frame.elapsed()));
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "training took too long"
+        );
+    }
+    let run = run(harness.state());
+    assert!(run.outcome.as_ref().unwrap().is_ok(), "{:?}", run.outcome);
+    frames.sort_by(f64::total_cmp);
+    let at = |q: f64| frames[((frames.len() - 1) as f64 * q) as usize];
+    println!(
+        "UI frames while training ({} frames): median {:.2} ms, 95th percentile {:.2} ms, max {:.2} ms",
+        frames.len(),
+        at(0.5),
+        at(0.95),
+        at(1.0)
+    );
+    let app_rate = run.steps.last().unwrap().pairs_per_second;
+    println!(
+        "app: {app_rate:.2} pairs/s ({:.3} steps/s)",
+        app_rate / batch as f64
+    );
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_stegnet"))
+        .args(["train", "--device", "cpu", "--seed", "0", "--every", "10"])
+        .args(["--steps", &steps.to_string(), "--batch", &batch.to_string()])
+        .args(["--crop", &crop.to_string()])
+        .arg("--data")
+        .arg(photos.join("train"))
+        .arg("--val")
+        .arg(photos.join("val"))
+        .arg("--out")
+        .arg(dir.path().join("cli.bpk"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    let cli_rate: f64 = log
+        .lines()
+        .filter_map(|l| l.split_once(" pairs/s")?.0.rsplit(' ').next()?.parse().ok())
+        .last()
+        .unwrap_or_else(|| panic!("no pairs/s in the log:\n{log}"));
+    println!(
+        "stegnet train: {cli_rate:.2} pairs/s ({:.3} steps/s)",
+        cli_rate / batch as f64
+    );
+}
