@@ -2,6 +2,7 @@
 //! embedding did (residuals, histograms, the paper's metrics, k-bit LSB side by side).
 //! One [`StudioApp`] owns the state ([`studio::Studio`]); each tab is a small view.
 
+pub mod analysis;
 mod hide;
 pub mod image_view;
 mod inspect;
@@ -56,6 +57,7 @@ pub enum Tab {
     Hide,
     Reveal,
     Inspect,
+    Analysis,
     Train,
 }
 
@@ -70,6 +72,9 @@ pub enum DialogPurpose {
     TrainData,
     TrainVal,
     TrainCheckpoint,
+    AnalysisClean,
+    AnalysisStego,
+    AnalysisDetector,
 }
 
 /// Settings kept between runs.
@@ -105,6 +110,7 @@ pub struct StudioApp {
     pub settings: Settings,
     pub inspect: inspect::InspectView,
     pub train: train::TrainView,
+    pub analysis: analysis::AnalysisView,
     textures: Textures,
     /// CPU time of recent frames, smoothed, in seconds.
     frame_seconds: f64,
@@ -130,6 +136,7 @@ impl StudioApp {
             inspect: inspect::InspectView::new(settings.magnify),
             train: train::TrainView::new(settings.train_form.clone(), settings.curves),
             frame_seconds: 0.0,
+            analysis: analysis::AnalysisView::default(),
             studio,
             settings,
             textures: Textures::default(),
@@ -157,7 +164,16 @@ impl StudioApp {
                 dialog = dialog.set_directory(folder);
             }
             Ok(match (purpose, suggested) {
-                (DialogPurpose::TrainData | DialogPurpose::TrainVal, _) => dialog.pick_folder(),
+                (
+                    DialogPurpose::TrainData
+                    | DialogPurpose::TrainVal
+                    | DialogPurpose::AnalysisClean
+                    | DialogPurpose::AnalysisStego,
+                    _,
+                ) => dialog.pick_folder(),
+                (DialogPurpose::AnalysisDetector, _) => {
+                    dialog.add_filter("Trained detector", &["json"]).pick_file()
+                }
                 (DialogPurpose::TrainCheckpoint, _) => dialog
                     .add_filter("StegNet checkpoint", &["ckpt"])
                     .pick_file(),
@@ -228,6 +244,11 @@ impl StudioApp {
             DialogPurpose::TrainData => self.train.form.data = path.display().to_string(),
             DialogPurpose::TrainVal => self.train.form.val = path.display().to_string(),
             DialogPurpose::TrainCheckpoint => self.train.choose_checkpoint(path),
+            DialogPurpose::AnalysisClean => self.analysis.clean = path.display().to_string(),
+            DialogPurpose::AnalysisStego => self.analysis.stego = path.display().to_string(),
+            DialogPurpose::AnalysisDetector => {
+                self.analysis.trained = path.display().to_string();
+            }
         }
     }
 
@@ -365,6 +386,7 @@ impl StudioApp {
         });
         self.studio.poll();
         self.train.poll();
+        self.analysis.poll();
         if let Some((purpose, result)) = self.poll_dialog() {
             match result {
                 Ok(Some(path)) => self.use_path(purpose, path),
@@ -402,6 +424,11 @@ impl StudioApp {
                         Tab::Inspect,
                         "Inspect",
                         "Residuals, histograms, the paper's metrics and LSB side by side.",
+                    ),
+                    (
+                        Tab::Analysis,
+                        "Analysis",
+                        "Steganalysis: would a detector find the hidden image? ROC curves and AUC.",
                     ),
                     (
                         Tab::Train,
@@ -442,6 +469,27 @@ impl StudioApp {
                             self.ask_path(export);
                         }
                     }
+                    Tab::Analysis => {
+                        let request = self.analysis.ui(
+                            ui,
+                            &mut self.textures,
+                            self.studio.engine.clone(),
+                            self.inspect.magnify,
+                        );
+                        if let Some(request) = request {
+                            self.ask_path(match request {
+                                analysis::AnalysisRequest::PickClean => {
+                                    DialogPurpose::AnalysisClean
+                                }
+                                analysis::AnalysisRequest::PickStego => {
+                                    DialogPurpose::AnalysisStego
+                                }
+                                analysis::AnalysisRequest::PickTrained => {
+                                    DialogPurpose::AnalysisDetector
+                                }
+                            });
+                        }
+                    }
                     Tab::Train => {
                         let request = self.train.ui(
                             ui,
@@ -464,7 +512,11 @@ impl StudioApp {
             });
             self.handle_dropped(dropped, target);
         }
-        if self.studio.busy() || self.dialog.is_some() || self.train.running() {
+        if self.studio.busy()
+            || self.dialog.is_some()
+            || self.train.running()
+            || self.analysis.busy()
+        {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
         self.textures.end_frame();

@@ -475,11 +475,104 @@ fn train_view_speed() {
     let log = String::from_utf8_lossy(&output.stderr);
     let cli_rate: f64 = log
         .lines()
-        .filter_map(|l| l.split_once(" pairs/s")?.0.rsplit(' ').next()?.parse().ok())
-        .last()
+        .rev()
+        .find_map(|l| l.split_once(" pairs/s")?.0.rsplit(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("no pairs/s in the log:\n{log}"));
     println!(
         "stegnet train: {cli_rate:.2} pairs/s ({:.3} steps/s)",
         cli_rate / batch as f64
+    );
+}
+
+#[test]
+fn analysis_view_generates_a_stego_set_and_shows_roc_curves() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean");
+    std::fs::create_dir(&clean).unwrap();
+    for i in 0..5 {
+        photo(&clean, &format!("c{i}.png"), 64, 48, i);
+    }
+    let mut harness = harness();
+    settle(&mut harness);
+    harness.state_mut().settings.tab = Tab::Analysis;
+    {
+        let analysis = &mut harness.state_mut().analysis;
+        analysis.sets_folder = dir.path().join("sets");
+        analysis.clean = clean.display().to_string();
+        analysis.method = stegnet::analysis::stego_set::Method::Lsb(1);
+    }
+    harness.step();
+    harness.get_by_label("Generate stego set").click();
+    harness.step();
+    step_until(&mut harness, "the stego set is made", |app| {
+        !app.analysis.busy()
+    });
+    let stego = PathBuf::from(&harness.state().analysis.stego);
+    assert!(
+        stego.starts_with(dir.path().join("sets")),
+        "{}",
+        stego.display()
+    );
+    assert_eq!(std::fs::read_dir(&stego).unwrap().count(), 5);
+
+    harness.get_by_label("Run detectors").click();
+    harness.step();
+    step_until(&mut harness, "the detectors finish", |app| {
+        !app.analysis.busy()
+    });
+    assert_eq!(harness.state().analysis.error, None);
+    let experiment = harness.state().analysis.experiment.clone().unwrap();
+    assert_eq!(experiment.images.len(), 10);
+    assert_eq!(
+        experiment.curves.len(),
+        6,
+        "five classic detectors and the fused score"
+    );
+    for curve in &experiment.curves {
+        assert!(
+            (0.0..=1.0).contains(&curve.auc),
+            "{}: {}",
+            curve.name,
+            curve.auc
+        );
+        assert_eq!(
+            curve
+                .points
+                .first()
+                .map(|p| (p.false_positive_rate, p.true_positive_rate)),
+            Some((0.0, 0.0))
+        );
+    }
+    harness.get_by_label("Area under the ROC curve");
+
+    // Sorting by a column, then opening the top row beside its clean original.
+    harness.get_by_label("fused v").click();
+    harness.step();
+    assert!(
+        !harness.state().analysis.sort.1,
+        "a second click sorts ascending"
+    );
+    let order = harness.state().analysis.order();
+    let fused: Vec<f64> = order
+        .iter()
+        .map(|&i| experiment.images[i].fused.unwrap_or(-1.0))
+        .collect();
+    assert!(fused.windows(2).all(|w| w[0] <= w[1]), "{fused:?}");
+    let stego_row = order
+        .iter()
+        .copied()
+        .find(|&i| experiment.images[i].stego)
+        .unwrap();
+    harness.state_mut().analysis.select(stego_row, 10.0);
+    step_until(&mut harness, "the image opens", |app| !app.analysis.busy());
+    let comparison = harness.state().analysis.comparison.as_ref().unwrap();
+    assert!(
+        comparison.clean.is_some(),
+        "the clean original of the same name is found"
+    );
+    let residual = comparison.residual.as_ref().unwrap();
+    assert!(
+        residual.image.pixels().any(|p| p.0 != [0, 0, 0]),
+        "LSB-1 leaves a residual"
     );
 }
