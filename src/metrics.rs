@@ -139,17 +139,21 @@ fn gaussian_kernel(side: usize, sigma: f64) -> Vec<f64> {
     weights.iter().map(|w| w / total).collect()
 }
 
-/// The paper's residual `R(I1, I2) = |I1 - I2| / max |I1 - I2|`, magnified by `magnify`
-/// and clipped to [0, 1] (`E(R, M)`), as an 8-bit image. Identical images give black.
-pub fn residual(a: &RgbImage, b: &RgbImage, magnify: f64) -> RgbImage {
+/// The largest difference of two same-size images in any sample (0 for identical ones).
+pub fn max_abs_diff(a: &RgbImage, b: &RgbImage) -> u8 {
     same_size(a, b);
-    let max = a
-        .as_raw()
+    a.as_raw()
         .iter()
         .zip(b.as_raw())
         .map(|(&x, &y)| x.abs_diff(y))
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// The paper's residual `R(I1, I2) = |I1 - I2| / max |I1 - I2|`, magnified by `magnify`
+/// and clipped to [0, 1] (`E(R, M)`), as an 8-bit image. Identical images give black.
+pub fn residual(a: &RgbImage, b: &RgbImage, magnify: f64) -> RgbImage {
+    let max = max_abs_diff(a, b);
     let raw = a
         .as_raw()
         .iter()

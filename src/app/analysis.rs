@@ -284,7 +284,7 @@ impl AnalysisView {
                     ("Trained detector", &mut self.trained, AnalysisRequest::PickTrained, "Optional: a detector from `stegnet detector train` (SPAM features + logistic regression)."),
                 ] {
                     ui.label(label);
-                    ui.add(egui::TextEdit::singleline(text).desired_width(360.0))
+                    ui.add_sized([360.0, 20.0], egui::TextEdit::singleline(text))
                         .on_hover_text(tip);
                     if ui.button("Choose...").clicked() {
                         request = Some(pick);

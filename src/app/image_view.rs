@@ -105,6 +105,20 @@ pub fn show(
     view: &mut ViewTransform,
     side: f32,
 ) -> Option<(u32, u32)> {
+    show_with(ui, size, view, side, |painter, rect, uv| {
+        painter.image(texture.id(), rect, uv, Color32::WHITE);
+    })
+}
+
+/// Like [`show`], with `paint(painter, rect, uv)` drawing the region `uv` of the image into
+/// `rect` (a texture, or a GPU paint callback).
+pub fn show_with(
+    ui: &mut egui::Ui,
+    size: (u32, u32),
+    view: &mut ViewTransform,
+    side: f32,
+    paint: impl FnOnce(&egui::Painter, Rect, Rect),
+) -> Option<(u32, u32)> {
     let aspect = size.0 as f32 / size.1.max(1) as f32;
     let box_size = if aspect >= 1.0 {
         Vec2::new(side, side / aspect)
@@ -113,7 +127,7 @@ pub fn show(
     };
     let (rect, response) = ui.allocate_exact_size(box_size, Sense::click_and_drag());
     let uv = view.uv();
-    ui.painter().image(texture.id(), rect, uv, Color32::WHITE);
+    paint(ui.painter(), rect, uv);
     let to_uv = |pos: Pos2| {
         let t = (pos - rect.min) / rect.size();
         Pos2::new(uv.min.x + t.x * uv.width(), uv.min.y + t.y * uv.height())

@@ -10,6 +10,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 use super::DialogPurpose;
 use super::hide::metrics_grid;
 use super::image_view::{self, Textures, ViewTransform};
+use super::residual_gpu::ResidualCallback;
 use super::studio::{self, Picture, Studio};
 use crate::metrics;
 
@@ -36,8 +37,23 @@ struct Histograms {
     lsb_residual: Option<Vec<u64>>,
 }
 
+/// What one linked view shows.
+enum Cell {
+    Image(Picture),
+    /// The magnified residual of two images: drawn by the GPU shader, or from `cpu`.
+    Residual {
+        first: Picture,
+        second: Picture,
+        cpu: Option<Picture>,
+    },
+    Missing,
+}
+
 /// The Inspect view's own state.
 pub struct InspectView {
+    /// Whether residuals are drawn by the WGSL shader (the app runs on wgpu) rather than
+    /// computed on the CPU.
+    pub gpu_residual: bool,
     /// Magnification M of the residuals, clip(R x M, 0, 1).
     pub magnify: f32,
     /// The region shown, shared by every view.
@@ -54,6 +70,7 @@ fn key_of(picture: &Picture) -> usize {
 impl InspectView {
     pub fn new(magnify: f32) -> Self {
         Self {
+            gpu_residual: false,
             magnify: magnify.clamp(1.0, 50.0),
             view: ViewTransform::default(),
             derived: None,
@@ -62,12 +79,11 @@ impl InspectView {
         }
     }
 
-    /// Recomputes residuals when the outcome, the LSB result or the magnification changed
-    /// (only then: never per frame).
-    fn refresh(&mut self, studio: &Studio) {
+    /// Recomputes the CPU residuals when the outcome, the LSB result or the magnification
+    /// changed (only then: never per frame).
+    fn refresh_residuals(&mut self, studio: &Studio) {
         let Some(outcome) = &studio.outcome else {
             self.derived = None;
-            self.histograms = None;
             return;
         };
         let lsb_key = studio.lsb.as_ref().map(|l| key_of(&l.embedded));
@@ -88,9 +104,21 @@ impl InspectView {
                     .map(|l| studio::residual(&outcome.secret, &l.decoded, m)),
             });
         }
-        if self.histograms.as_ref().map(|h| h.key) != Some((key.0, key.1)) {
+    }
+
+    /// Recomputes the histograms when the outcome or the LSB result changed.
+    fn refresh_histograms(&mut self, studio: &Studio) {
+        let Some(outcome) = &studio.outcome else {
+            self.histograms = None;
+            return;
+        };
+        let key = (
+            key_of(&outcome.embedded),
+            studio.lsb.as_ref().map(|l| key_of(&l.embedded)),
+        );
+        if self.histograms.as_ref().map(|h| h.key) != Some(key) {
             self.histograms = Some(Histograms {
-                key: (key.0, key.1),
+                key,
                 cover: metrics::histograms(&outcome.cover.image),
                 embedded: metrics::histograms(&outcome.embedded.image),
                 lsb_embedded: studio
@@ -110,7 +138,7 @@ impl InspectView {
 
     /// The magnified residual of cover and embedded, as shown.
     pub fn cover_residual(&mut self, studio: &Studio) -> Option<Picture> {
-        self.refresh(studio);
+        self.refresh_residuals(studio);
         self.derived.as_ref().map(|d| d.cover_residual.clone())
     }
 
@@ -121,45 +149,76 @@ impl InspectView {
         studio: &mut Studio,
         textures: &mut Textures,
     ) -> Option<DialogPurpose> {
-        self.refresh(studio);
+        if !self.gpu_residual {
+            self.refresh_residuals(studio);
+        }
+        self.refresh_histograms(studio);
         let Some(outcome) = studio.outcome.clone() else {
             ui.label("Embed a pair on the Hide tab first; its residuals, histograms and metrics appear here.");
             return None;
         };
         let export = self.controls(ui, studio);
-        let derived = self.derived.as_ref().expect("refreshed");
+        let derived = self.derived.as_ref().filter(|_| !self.gpu_residual);
         let lsb = studio.lsb.clone();
-        let rows: [[(String, Option<Picture>); 5]; 2] = [
+        let residual =
+            |first: &Picture, second: Option<&Picture>, cpu: Option<&Picture>| match second {
+                Some(second) => Cell::Residual {
+                    first: first.clone(),
+                    second: second.clone(),
+                    cpu: cpu.cloned(),
+                },
+                None => Cell::Missing,
+            };
+        let image = |picture: Option<&Picture>| picture.cloned().map_or(Cell::Missing, Cell::Image);
+        let lsb_embedded = lsb.as_ref().map(|l| &l.embedded);
+        let lsb_decoded = lsb.as_ref().map(|l| &l.decoded);
+        let rows: [[(String, Cell); 5]; 2] = [
             [
-                ("Cover".into(), Some(outcome.cover.clone())),
-                ("StegNet embedded".into(), Some(outcome.embedded.clone())),
+                ("Cover".into(), image(Some(&outcome.cover))),
+                ("StegNet embedded".into(), image(Some(&outcome.embedded))),
                 (
                     format!("Residual x{}", self.magnify),
-                    Some(derived.cover_residual.clone()),
+                    residual(
+                        &outcome.cover,
+                        Some(&outcome.embedded),
+                        derived.map(|d| &d.cover_residual),
+                    ),
                 ),
                 (
                     format!("LSB-{} embedded", studio.lsb_bits),
-                    lsb.as_ref().map(|l| l.embedded.clone()),
+                    image(lsb_embedded),
                 ),
                 (
                     format!("LSB residual x{}", self.magnify),
-                    derived.lsb_cover_residual.clone(),
+                    residual(
+                        &outcome.cover,
+                        lsb_embedded,
+                        derived.and_then(|d| d.lsb_cover_residual.as_ref()),
+                    ),
                 ),
             ],
             [
-                ("Secret".into(), Some(outcome.secret.clone())),
-                ("StegNet decoded".into(), Some(outcome.decoded.clone())),
+                ("Secret".into(), image(Some(&outcome.secret))),
+                ("StegNet decoded".into(), image(Some(&outcome.decoded))),
                 (
                     format!("Residual x{}", self.magnify),
-                    Some(derived.secret_residual.clone()),
+                    residual(
+                        &outcome.secret,
+                        Some(&outcome.decoded),
+                        derived.map(|d| &d.secret_residual),
+                    ),
                 ),
                 (
                     format!("LSB-{} decoded", studio.lsb_bits),
-                    lsb.as_ref().map(|l| l.decoded.clone()),
+                    image(lsb_decoded),
                 ),
                 (
                     format!("LSB residual x{}", self.magnify),
-                    derived.lsb_secret_residual.clone(),
+                    residual(
+                        &outcome.secret,
+                        lsb_decoded,
+                        derived.and_then(|d| d.lsb_secret_residual.as_ref()),
+                    ),
                 ),
             ],
         ];
@@ -168,28 +227,53 @@ impl InspectView {
             .spacing([6.0, 6.0])
             .show(ui, |ui| {
                 for row in &rows {
-                    for (title, picture) in row {
+                    for (title, cell) in row {
                         ui.vertical(|ui| {
                             ui.small(title);
-                            match picture {
-                                Some(picture) => {
+                            let shown = match cell {
+                                Cell::Image(picture)
+                                | Cell::Residual {
+                                    cpu: Some(picture), ..
+                                } => {
                                     let texture = textures.get(ui.ctx(), picture);
-                                    if let Some(p) = image_view::show(
+                                    image_view::show(
                                         ui,
                                         &texture,
                                         picture.size(),
                                         &mut self.view,
                                         VIEW,
-                                    ) {
-                                        hovered = Some(p);
-                                    }
+                                    )
                                 }
-                                None => {
+                                Cell::Residual { first, second, .. } => {
+                                    let magnify = self.magnify;
+                                    image_view::show_with(
+                                        ui,
+                                        first.size(),
+                                        &mut self.view,
+                                        VIEW,
+                                        |painter, rect, uv| {
+                                            painter.add(
+                                                ResidualCallback {
+                                                    first: first.image.clone(),
+                                                    second: second.image.clone(),
+                                                    magnify,
+                                                    uv,
+                                                }
+                                                .shape(rect),
+                                            );
+                                        },
+                                    )
+                                }
+                                Cell::Missing => {
                                     ui.allocate_exact_size(
                                         egui::Vec2::splat(VIEW),
                                         egui::Sense::hover(),
                                     );
+                                    None
                                 }
+                            };
+                            if shown.is_some() {
+                                hovered = shown;
                             }
                         });
                     }

@@ -6,6 +6,7 @@ pub mod analysis;
 mod hide;
 pub mod image_view;
 mod inspect;
+pub mod residual_gpu;
 mod reveal;
 pub mod studio;
 pub mod train;
@@ -41,11 +42,9 @@ pub fn run() -> Result<()> {
         "StegNet Studio",
         options,
         Box::new(|cc| {
-            Ok(Box::new(StudioApp::new(
-                cc.storage,
-                DeviceChoice::Auto,
-                ModelSource::BuiltIn,
-            )))
+            let mut app = StudioApp::new(cc.storage, DeviceChoice::Auto, ModelSource::BuiltIn);
+            app.inspect.gpu_residual = residual_gpu::install(cc.wgpu_render_state.as_ref());
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow!("cannot open the app window: {e}"))

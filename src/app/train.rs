@@ -401,16 +401,19 @@ impl TrainView {
             .spacing([8.0, 4.0])
             .show(ui, |ui| {
                 ui.label("Training photos");
-                ui.add(egui::TextEdit::singleline(&mut self.form.data).desired_width(360.0))
-                    .on_hover_text("A folder of photos (searched recursively); drop one here.");
+                ui.add_sized(
+                    [360.0, 20.0],
+                    egui::TextEdit::singleline(&mut self.form.data),
+                )
+                .on_hover_text("A folder of photos (searched recursively); drop one here.");
                 if ui.button("Choose...").clicked() {
                     *request = Some(TrainRequest::PickDataFolder);
                 }
                 ui.end_row();
                 ui.label("Validation photos");
-                ui.add(
+                ui.add_sized(
+                    [360.0, 20.0],
                     egui::TextEdit::singleline(&mut self.form.val)
-                        .desired_width(360.0)
                         .hint_text("empty: every tenth training photo is held out"),
                 )
                 .on_hover_text(

@@ -201,35 +201,118 @@ fn an_unreadable_file_shows_an_error_and_the_app_goes_on() {
     harness.get_by_label_contains("cannot read image");
 }
 
-/// Pictures of the main views, where a wgpu adapter renders them (lavapipe in CI).
+/// The WGSL residual shader computes the CPU's residual, value for value (within one level
+/// of rounding), where a wgpu adapter exists (lavapipe in CI).
+#[test]
+fn the_residual_shader_matches_the_cpu_where_a_gpu_adapter_exists() {
+    if stegnet::device::adapters().is_empty() {
+        println!("skipped: no wgpu adapter");
+        return;
+    }
+    let (device, queue, name) = stegnet::app::residual_gpu::headless_device().unwrap();
+    let first = RgbImage::from_fn(77, 45, |x, y| {
+        Rgb([(x * 3) as u8, (y * 5) as u8, (x ^ y) as u8])
+    });
+    let second = RgbImage::from_fn(77, 45, |x, y| {
+        let p = first.get_pixel(x, y).0;
+        let d = ((x * 7 + y * 3) % 23) as u8;
+        Rgb([
+            p[0].saturating_add(d),
+            p[1].saturating_sub(d / 2),
+            p[2] ^ (d & 3),
+        ])
+    });
+    for magnify in [1.0, 3.7, 5.0, 10.0] {
+        let gpu =
+            stegnet::app::residual_gpu::render(&device, &queue, &first, &second, magnify).unwrap();
+        let cpu = stegnet::metrics::residual(&first, &second, f64::from(magnify));
+        let worst = stegnet::metrics::max_abs_diff(&gpu, &cpu);
+        assert!(
+            worst <= 1,
+            "x{magnify} on {name}: GPU and CPU differ by {worst} levels"
+        );
+        assert!(cpu.as_raw().iter().any(|&v| v > 0));
+    }
+    let same = stegnet::app::residual_gpu::render(&device, &queue, &first, &first, 10.0).unwrap();
+    assert!(
+        same.as_raw().iter().all(|&v| v == 0),
+        "identical images give black"
+    );
+}
+
+/// A harness that renders with wgpu, the residual shader installed as in the app.
+fn wgpu_harness(gpu_residual: bool) -> Harness<'static, StudioApp> {
+    let state = egui_kittest::wgpu::create_render_state(
+        egui_kittest::wgpu::default_wgpu_setup(),
+        eframe::egui_wgpu::RendererOptions::PREDICTABLE,
+    );
+    let mut app = StudioApp::new(None, DeviceChoice::Cpu, ModelSource::BuiltIn);
+    app.inspect.gpu_residual = gpu_residual && stegnet::app::residual_gpu::install(Some(&state));
+    Harness::builder()
+        .with_size([1400.0, 1000.0])
+        .renderer(egui_kittest::wgpu::WgpuTestRenderer::from_render_state(
+            state,
+        ))
+        .build_ui_state(|ui, app: &mut StudioApp| app.frame(ui), app)
+}
+
+/// Pictures of the main views, where a wgpu adapter renders them (lavapipe in CI), written
+/// to the temporary folder; the Inspect view drawn with the residual shader and with the CPU
+/// residuals look the same.
 #[test]
 fn snapshots_of_the_main_views_where_a_gpu_adapter_exists() {
     if stegnet::device::adapters().is_empty() {
         println!("skipped: no wgpu adapter");
         return;
     }
-    let mut harness = Harness::builder()
-        .with_size([1400.0, 1000.0])
-        .wgpu()
-        .build_ui_state(
-            |ui, app: &mut StudioApp| app.frame(ui),
-            StudioApp::new(None, DeviceChoice::Cpu, ModelSource::BuiltIn),
-        );
-    settle(&mut harness);
-    for (tab, name) in [(Tab::Hide, "hide"), (Tab::Inspect, "inspect")] {
-        harness.state_mut().settings.tab = tab;
+    let mut inspect = Vec::new();
+    for gpu_residual in [true, false] {
+        let mut harness = wgpu_harness(gpu_residual);
         settle(&mut harness);
-        let image = harness.render().expect("rendered");
-        assert_eq!(image.dimensions(), (1400, 1000));
-        let distinct: std::collections::HashSet<[u8; 4]> = image.pixels().map(|p| p.0).collect();
-        assert!(
-            distinct.len() > 1000,
-            "the {name} view shows images, not a blank window"
-        );
-        let out = std::env::temp_dir().join(format!("stegnet-{name}.png"));
-        image.save(&out).unwrap();
-        println!("rendered the {name} view to {}", out.display());
+        let tabs = [
+            (Tab::Inspect, "inspect"),
+            (Tab::Hide, "hide"),
+            (Tab::Train, "train"),
+            (Tab::Analysis, "analysis"),
+        ];
+        for (tab, name) in tabs.into_iter().take(if gpu_residual { 4 } else { 1 }) {
+            harness.state_mut().settings.tab = tab;
+            settle(&mut harness);
+            let image = harness.render().expect("rendered");
+            assert_eq!(image.dimensions(), (1400, 1000));
+            let distinct: std::collections::HashSet<[u8; 4]> =
+                image.pixels().map(|p| p.0).collect();
+            assert!(
+                distinct.len() > 30,
+                "the {name} view shows something, not a blank window"
+            );
+            let file = if tab == Tab::Inspect && !gpu_residual {
+                "stegnet-inspect-cpu.png".to_string()
+            } else {
+                format!("stegnet-{name}.png")
+            };
+            let out = std::env::temp_dir().join(file);
+            image.save(&out).unwrap();
+            println!("rendered the {name} view to {}", out.display());
+            if tab == Tab::Inspect {
+                inspect.push(image);
+            }
+        }
     }
+    // The residual views are minified (512 pixels in 250 points): the texture path filters
+    // linearly, the shader picks texels, so compare the mean level, not each pixel.
+    let mean = |image: &image::RgbaImage| {
+        image
+            .pixels()
+            .map(|p| u64::from(p.0[0]) + u64::from(p.0[1]) + u64::from(p.0[2]))
+            .sum::<u64>() as f64
+            / (3 * image.width() * image.height()) as f64
+    };
+    let (gpu, cpu) = (mean(&inspect[0]), mean(&inspect[1]));
+    assert!(
+        (gpu - cpu).abs() < 2.0,
+        "mean level with the shader {gpu:.2}, with the CPU {cpu:.2}"
+    );
 }
 
 /// Steps the UI until `done` holds for the app (training runs on its own thread).
