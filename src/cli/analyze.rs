@@ -120,7 +120,9 @@ fn csv_text(result: &Experiment) -> String {
         out += &format!(",{name}");
     }
     out += ",fused\n";
-    let cell = |s: Option<f64>| s.map_or_else(String::new, |v| v.to_string());
+    // `{:?}` switches to exponent notation for tiny p-values (`Display` would write a
+    // hundred zeros), and still round-trips exactly.
+    let cell = |s: Option<f64>| s.map_or_else(String::new, |v| format!("{v:?}"));
     for image in &result.images {
         out += &format!(
             "\"{}\",{}",

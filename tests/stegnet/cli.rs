@@ -516,3 +516,107 @@ fn model_info_describes_the_built_in_model() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(text.contains("embedder params: 74379 trainable"), "{text}");
 }
+
+#[test]
+fn steganalysis_commands_end_to_end() {
+    let scratch = Scratch::new();
+    let clean = scratch.path("clean");
+    std::fs::create_dir(&clean).unwrap();
+    for i in 0..4 {
+        let image = scratch.image(&format!("c{i}.png"), 64, 48, i);
+        std::fs::rename(&image, clean.join(format!("c{i}.png"))).unwrap();
+    }
+    let stego = scratch.path("lsb1");
+    let out = stegnet(&[
+        "make-stego",
+        "--method",
+        "lsb1",
+        "--covers",
+        s(&clean),
+        "--secrets",
+        s(&clean),
+        "--out",
+        s(&stego),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&stego).unwrap().count(), 4);
+    // Cover i hides cover i + 1: the stego image's LSBs are that image's top bits.
+    let (c0, c1, s0) = (
+        read(&clean.join("c0.png")),
+        read(&clean.join("c1.png")),
+        read(&stego.join("c0.png")),
+    );
+    assert!(
+        s0.as_raw()
+            .iter()
+            .zip(c0.as_raw())
+            .zip(c1.as_raw())
+            .all(|((&st, &co), &se)| { st >> 1 == co >> 1 && st & 1 == se >> 7 })
+    );
+    // Running make-stego again refuses to overwrite.
+    let again = stegnet(&[
+        "make-stego",
+        "--method",
+        "lsb1",
+        "--covers",
+        s(&clean),
+        "--secrets",
+        s(&clean),
+        "--out",
+        s(&stego),
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+
+    let detector = scratch.path("spam.json");
+    let out = stegnet(&[
+        "detector",
+        "train",
+        "--clean",
+        s(&clean),
+        "--stego",
+        s(&stego),
+        "-o",
+        s(&detector),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = scratch.path("scores.csv");
+    let plot = scratch.path("roc.png");
+    let list = format!("classic,trained:{}", detector.display());
+    let out = stegnet(&[
+        "analyze",
+        "--clean",
+        s(&clean),
+        "--stego",
+        s(&stego),
+        "--detectors",
+        &list,
+        "--csv",
+        s(&csv),
+        "--plot",
+        s(&plot),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned() + &stderr(&out);
+    assert!(
+        printed.contains("ROC AUC (4 clean, 4 stego images)"),
+        "{printed}"
+    );
+    assert!(printed.contains("fused (StegExpose)"), "{printed}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "image,class,primary sets,chi-square,SPA,RS,weighted stego,trained (spam.json),fused"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 8);
+    for row in rows {
+        let cells: Vec<&str> = row.rsplitn(8, ',').collect();
+        for cell in &cells[..7] {
+            assert!(cell.is_empty() || cell.parse::<f64>().is_ok(), "{row}");
+            assert!(cell.len() < 30, "scores are written compactly: {row}");
+        }
+    }
+    let roc = image::open(&plot).unwrap();
+    assert!(roc.width() >= 400 && roc.height() >= 300);
+}
