@@ -527,17 +527,20 @@ fn steganalysis_commands_end_to_end() {
         std::fs::rename(&image, clean.join(format!("c{i}.png"))).unwrap();
     }
     let stego = scratch.path("lsb1");
-    let out = stegnet(&[
-        "make-stego",
-        "--method",
-        "lsb1",
-        "--covers",
-        s(&clean),
-        "--secrets",
-        s(&clean),
-        "--out",
-        s(&stego),
-    ]);
+    let make_stego = || {
+        stegnet(&[
+            "make-stego",
+            "--method",
+            "lsb1",
+            "--covers",
+            s(&clean),
+            "--secrets",
+            s(&clean),
+            "--out",
+            s(&stego),
+        ])
+    };
+    let out = make_stego();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read_dir(&stego).unwrap().count(), 4);
     // Cover i hides cover i + 1: the stego image's LSBs are that image's top bits.
@@ -554,17 +557,7 @@ fn steganalysis_commands_end_to_end() {
             .all(|((&st, &co), &se)| { st >> 1 == co >> 1 && st & 1 == se >> 7 })
     );
     // Running make-stego again refuses to overwrite.
-    let again = stegnet(&[
-        "make-stego",
-        "--method",
-        "lsb1",
-        "--covers",
-        s(&clean),
-        "--secrets",
-        s(&clean),
-        "--out",
-        s(&stego),
-    ]);
+    let again = make_stego();
     assert_eq!(again.status.code(), Some(1));
 
     let detector = scratch.path("spam.json");
