@@ -659,3 +659,67 @@ fn analysis_view_generates_a_stego_set_and_shows_roc_curves() {
         "LSB-1 leaves a residual"
     );
 }
+
+/// A measurement, not a check (so ignored): the UI's CPU time per frame with a
+/// 12-megapixel pair (4000 x 3000) loaded, on the Hide and Inspect views, drawn by the wgpu
+/// renderer with the residual shader as in the app. The pair is made directly (a 12-MP
+/// embed takes minutes on the CPU); the views see a complete outcome. Run with
+/// `cargo test --release -- --ignored --nocapture twelve_megapixel_frame_time`.
+#[test]
+#[ignore]
+fn twelve_megapixel_frame_time() {
+    use stegnet::app::studio::{Outcome, Picture};
+    let (w, h) = (4000, 3000);
+    let photo = |seed: u32| {
+        RgbImage::from_fn(w, h, |x, y| {
+            let v = |k: u32| ((x / (2 + k) + y / (3 + seed) + (x ^ y) % 7) % 256) as u8;
+            Rgb([v(0), v(1), v(2)])
+        })
+    };
+    let nudge = |image: &RgbImage, by: u32| {
+        RgbImage::from_fn(w, h, |x, y| {
+            Rgb(image
+                .get_pixel(x, y)
+                .0
+                .map(|v| v.saturating_add(((x + y * by) % 5) as u8)))
+        })
+    };
+    let (cover, secret) = (photo(1), photo(2));
+    let (embedded, decoded) = (nudge(&cover, 3), nudge(&secret, 7));
+    let report = stegnet::metrics::Report::measure(&cover, &embedded, Some((&secret, &decoded)));
+    let mut harness = wgpu_harness(true);
+    settle(&mut harness);
+    harness.state_mut().studio.outcome = Some(Outcome {
+        cover: Picture::new("cover 12 MP", cover),
+        secret: Picture::new("secret 12 MP", secret),
+        embedded: Picture::new("embedded", embedded),
+        decoded: Picture::new("decoded", decoded),
+        report,
+        seconds: 0.0,
+        device: "synthetic".into(),
+    });
+    harness.state_mut().studio.set_lsb_bits(2);
+    settle(&mut harness);
+    for (tab, name) in [(Tab::Hide, "Hide"), (Tab::Inspect, "Inspect")] {
+        harness.state_mut().settings.tab = tab;
+        let first = Instant::now();
+        harness.step();
+        harness.render().unwrap();
+        let first = first.elapsed().as_secs_f64() * 1e3;
+        let mut frames: Vec<f64> = (0..60)
+            .map(|i| {
+                // Move the magnification every frame, as a user dragging the slider would.
+                harness.state_mut().inspect.magnify = 1.0 + (i % 20) as f32;
+                let start = Instant::now();
+                harness.step();
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        frames.sort_by(f64::total_cmp);
+        println!(
+            "{name} with a 12-MP pair: first frame (texture upload, rendered) {first:.0} ms; \
+             then UI CPU time per frame median {:.2} ms, max {:.2} ms",
+            frames[30], frames[59]
+        );
+    }
+}
