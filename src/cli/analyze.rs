@@ -1,8 +1,8 @@
-//! `stegnet analyze`, `stegnet make-stego` and `stegnet detector train`: the steganalysis
-//! lab on the command line.
+//! `stegnet analyze`, `stegnet make-stego`, `stegnet crops` and `stegnet detector train`:
+//! the steganalysis lab on the command line.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
@@ -13,7 +13,9 @@ use crate::analysis::plot;
 use crate::analysis::stego_set::{self, Method};
 use crate::analysis::trained::{self, TrainOptions, TrainedDetector};
 use crate::codec;
+use crate::eval::centre_crop;
 use crate::fsutil::{check_output, write_atomically};
+use crate::pipeline::Progress;
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
@@ -163,18 +165,7 @@ pub fn make_stego(args: MakeStegoArgs) -> Result<()> {
     let secrets = experiment::list_images(&args.secrets)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create folder {}", args.out.display()))?;
-    let mut names = std::collections::HashSet::new();
-    for cover in &covers {
-        let stem = cover
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if !names.insert(stem.clone()) {
-            bail!("two covers are named {stem}: the stego files would collide");
-        }
-        check_output(&args.out.join(format!("{stem}.png")), &[cover], args.force)?;
-    }
+    png_outputs(&covers, &args.out, args.force)?;
     let loaded = match args.method {
         Method::StegNet => Some(args.network.load()?),
         Method::Lsb(_) => None,
@@ -193,6 +184,60 @@ pub fn make_stego(args: MakeStegoArgs) -> Result<()> {
         written.len(),
         args.out.display()
     );
+    Ok(())
+}
+
+/// `OUT/<stem>.png` for each input, checked: no two inputs share a stem, and no existing
+/// file is replaced unless `force`.
+fn png_outputs(inputs: &[PathBuf], out: &Path, force: bool) -> Result<Vec<PathBuf>> {
+    let mut names = std::collections::HashSet::new();
+    inputs
+        .iter()
+        .map(|input| {
+            let stem = input
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if !names.insert(stem.clone()) {
+                bail!("two images are named {stem}: their outputs would collide");
+            }
+            let target = out.join(format!("{stem}.png"));
+            check_output(&target, &[input], force)?;
+            Ok(target)
+        })
+        .collect()
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CropsArgs {
+    /// Folder of images (searched recursively).
+    #[arg(long, value_name = "DIR")]
+    pub images: PathBuf,
+    /// Side of the square centre crops (smaller images give the largest square that fits).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=8192))]
+    pub size: u32,
+    /// Folder to write the crops to as PNG (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace crops that exist.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// Centre crops of a folder of photos: equal-size sets for steganalysis experiments.
+pub fn crops(args: CropsArgs) -> Result<()> {
+    let images = experiment::list_images(&args.images)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create folder {}", args.out.display()))?;
+    let targets = png_outputs(&images, &args.out, args.force)?;
+    let mut bar = Bar::new("cropping", "images");
+    for (i, (image, target)) in images.iter().zip(&targets).enumerate() {
+        let loaded = codec::load_rgb(image)?.image;
+        codec::save_rgb(&centre_crop(&loaded, args.size), target)?;
+        bar.advance(i + 1, images.len());
+    }
+    eprintln!("wrote {} crops to {}", targets.len(), args.out.display());
     Ok(())
 }
 

@@ -55,6 +55,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Build a folder of stego images from folders of covers and secrets.
     MakeStego(analyze::MakeStegoArgs),
+    /// Centre-crop a folder of photos to one size (for steganalysis sets).
+    Crops(analyze::CropsArgs),
     /// Train StegNet on a folder of photos (progress, validation, checkpoints, resume).
     Train(train::TrainArgs),
     /// Evaluate a model on photo pairs: the paper's figures beside k-bit LSB.
@@ -77,6 +79,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Model(command) => model::run(command),
         Command::Analyze(args) => analyze::analyze(args),
         Command::MakeStego(args) => analyze::make_stego(args),
+        Command::Crops(args) => analyze::crops(args),
         Command::Detector(command) => analyze::detector(command),
         Command::Train(args) => train::train(args),
         Command::Bench(args) => bench::run(args),
