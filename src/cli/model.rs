@@ -1,4 +1,4 @@
-//! `stegnet model info|init`: look into and create weight files.
+//! `stegnet model info|init|calibrate`: look into, create and calibrate weight files.
 
 use std::path::PathBuf;
 
@@ -8,6 +8,8 @@ use clap::Subcommand;
 use crate::device;
 use crate::fsutil::check_output;
 use crate::model::{ModelInfo, ModelSource, StegNetConfig, weights};
+use crate::train::calibrate::{Calibration, calibrate_batch_norm};
+use crate::train::data::PhotoSet;
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
@@ -23,6 +25,30 @@ pub enum ModelCommand {
         /// Seed of the random initialisation.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Replace the output file if it exists.
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Re-estimate BatchNorm's running statistics over many training batches (the weights
+    /// stay as they are): steadier figures than the moving average training leaves.
+    Calibrate {
+        /// The weights to calibrate.
+        #[arg(long, value_name = "FILE")]
+        model: PathBuf,
+        /// Folder of training photos.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        #[arg(short, long, value_name = "OUT.bpk")]
+        output: PathBuf,
+        /// Batches averaged.
+        #[arg(long, default_value_t = 200)]
+        batches: u64,
+        /// Pairs per batch.
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        /// Side of the crops (as in training).
+        #[arg(long, default_value_t = 32)]
+        crop: u32,
         /// Replace the output file if it exists.
         #[arg(short, long)]
         force: bool,
@@ -59,6 +85,44 @@ pub fn run(command: ModelCommand) -> Result<()> {
             let info = ModelInfo {
                 trained_steps: 0,
                 note: format!("untrained: Glorot-uniform initialisation, seed {seed}"),
+            };
+            weights::save(net, &info, &output)?;
+            eprintln!("wrote {}", output.display());
+        }
+        ModelCommand::Calibrate {
+            model,
+            data,
+            output,
+            batches,
+            batch,
+            crop,
+            force,
+        } => {
+            check_output(&output, &[&model], force)?;
+            let network = cpu.network_config();
+            let (net, info) = weights::load_with(&ModelSource::File(model), &cpu.device, &network)?;
+            let mut photos = PhotoSet::open(&data, 1 << 30)?;
+            eprintln!(
+                "averaging BatchNorm statistics over {batches} batches of {batch} pairs of {crop}x{crop}..."
+            );
+            let net = calibrate_batch_norm(
+                net,
+                &info,
+                &network,
+                &mut photos,
+                Calibration {
+                    batches,
+                    size: batch.max(1),
+                    crop: crop.max(8),
+                },
+                &cpu.device,
+            )?;
+            let info = ModelInfo {
+                note: format!(
+                    "{}; BatchNorm statistics averaged over {batches} batches of {batch} x {crop}x{crop}",
+                    info.note
+                ),
+                ..info
             };
             weights::save(net, &info, &output)?;
             eprintln!("wrote {}", output.display());

@@ -63,10 +63,11 @@ pub struct ModelInfo {
 /// Why weights could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
-    #[error("cannot read model file {path}: {source}")]
+    #[error("cannot read model file {path}: {cause}")]
     Read {
         path: String,
-        source: std::io::Error,
+        /// Not a `source`: the message already says it, and a chain would say it twice.
+        cause: std::io::Error,
     },
     #[error("{origin} is not a StegNet weights file (burnpack): {reason}")]
     NotBurnpack { origin: String, reason: String },
@@ -95,9 +96,9 @@ pub fn load_with(
 ) -> Result<(StegNet, ModelInfo), WeightsError> {
     let bytes = match source {
         ModelSource::BuiltIn => BUILT_IN.to_vec(),
-        ModelSource::File(path) => std::fs::read(path).map_err(|source| WeightsError::Read {
+        ModelSource::File(path) => std::fs::read(path).map_err(|cause| WeightsError::Read {
             path: path.display().to_string(),
-            source,
+            cause,
         })?,
     };
     from_bytes_with(bytes, &source.to_string(), device, config)

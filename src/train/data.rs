@@ -9,6 +9,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use anyhow::{Result, bail};
+use burn::prelude::*;
 use image::{RgbImage, imageops::FilterType};
 
 use crate::codec;
@@ -185,6 +186,16 @@ pub struct Batch {
     pub crop: usize,
     pub cover: Vec<f32>,
     pub hidden: Vec<f32>,
+}
+
+impl Batch {
+    /// Cover and hidden as `[size, 3, crop, crop]` tensors on `device`.
+    pub fn tensors(&self, device: &Device) -> (Tensor<4>, Tensor<4>) {
+        let shape = [self.size, 3, self.crop, self.crop];
+        let tensor =
+            |data: &[f32]| Tensor::<4>::from_data(TensorData::new(data.to_vec(), shape), device);
+        (tensor(&self.cover), tensor(&self.hidden))
+    }
 }
 
 /// Makes the batch of `step`, deterministically from `seed` and `step`.

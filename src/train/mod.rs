@@ -1,7 +1,9 @@
 //! Training StegNet: data ([`data`]), the loss ([`loss`]), the training loop with its event
-//! channel ([`trainer`]) and checkpoints ([`checkpoint`]). The command line and the app drive
+//! channel ([`trainer`]), checkpoints ([`checkpoint`]) and BatchNorm calibration
+//! ([`calibrate`]). The command line and the app drive
 //! the same loop; neither touches its insides.
 
+pub mod calibrate;
 pub mod checkpoint;
 pub mod data;
 pub mod loss;

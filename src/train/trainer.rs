@@ -193,9 +193,7 @@ pub fn train_step(
     learning_rate: f64,
     device: &Device,
 ) -> (StegNet, LossValues) {
-    let shape = [batch.size, 3, batch.crop, batch.crop];
-    let cover = Tensor::<4>::from_data(TensorData::new(batch.cover.clone(), shape), device);
-    let hidden = Tensor::<4>::from_data(TensorData::new(batch.hidden.clone(), shape), device);
+    let (cover, hidden) = batch.tensors(device);
     let embedded = quantize_straight_through(model.embed(cover.clone(), hidden.clone()));
     let decoded = model.reveal(embedded.clone());
     let parts = LossParts::measure(cover, embedded, hidden, decoded);

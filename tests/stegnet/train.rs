@@ -7,6 +7,7 @@ use burn::prelude::*;
 use image::{Rgb, RgbImage};
 use stegnet::device;
 use stegnet::model::{ModelSource, weights};
+use stegnet::train::calibrate::{Calibration, calibrate_batch_norm};
 use stegnet::train::data::{PhotoSet, Rng, make_batch};
 use stegnet::train::loss::{LossParts, quantize_straight_through};
 use stegnet::train::trainer::{self, TrainControl, TrainEvent, TrainSetup};
@@ -59,6 +60,11 @@ fn trained_tensors(dir: &Path) -> Vec<(String, Vec<u8>)> {
         &device::cpu().device,
     )
     .unwrap();
+    tensors(model)
+}
+
+/// Every tensor of `model` by name, as raw bytes, sorted by name.
+fn tensors(model: stegnet::model::StegNet) -> Vec<(String, Vec<u8>)> {
     let bytes = weights::to_bytes(model, &Default::default()).unwrap();
     let reader = burn_pack::Reader::from_bytes(burn_pack::Bytes::from_bytes_vec(bytes)).unwrap();
     let mut tensors: Vec<(String, Vec<u8>)> = reader
@@ -72,6 +78,58 @@ fn trained_tensors(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect();
     tensors.sort();
     tensors
+}
+
+#[test]
+fn calibration_changes_only_the_batchnorm_statistics_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("photos")).unwrap();
+    photo_folder(&dir.path().join("photos"), 6);
+    let (sender, _receiver) = channel();
+    trainer::train(
+        setup(dir.path(), 2, false),
+        &sender,
+        &TrainControl::default(),
+    )
+    .unwrap();
+    let cpu = device::cpu();
+    let network = cpu.network_config();
+    let source = ModelSource::File(dir.path().join("out.bpk"));
+    let calibrated = || {
+        let (model, info) = weights::load_with(&source, &cpu.device, &network).unwrap();
+        let mut photos = PhotoSet::open(&dir.path().join("photos"), 1 << 24).unwrap();
+        let calibration = Calibration {
+            batches: 3,
+            size: 2,
+            crop: 16,
+        };
+        calibrate_batch_norm(
+            model,
+            &info,
+            &network,
+            &mut photos,
+            calibration,
+            &cpu.device,
+        )
+        .unwrap()
+    };
+    let before = trained_tensors(dir.path());
+    let after = tensors(calibrated());
+    assert_eq!(after, tensors(calibrated()), "calibration is deterministic");
+    assert_eq!(before.len(), after.len());
+    let mut statistics_changed = 0;
+    for ((name, x), (other, y)) in before.iter().zip(&after) {
+        assert_eq!(name, other);
+        if name.contains("running") {
+            statistics_changed += usize::from(x != y);
+        } else {
+            assert!(x == y, "{name} is a weight: calibration must not change it");
+        }
+    }
+    assert!(
+        statistics_changed > 0,
+        "the running statistics were re-estimated"
+    );
 }
 
 #[test]
