@@ -723,3 +723,26 @@ fn twelve_megapixel_frame_time() {
         );
     }
 }
+
+#[test]
+fn loss_curves_are_smoothed_and_thinned_exactly() {
+    use stegnet::app::train::curve;
+    let raw = [(1, 4.0), (2, 2.0), (3, 8.0)];
+    assert_eq!(
+        curve(raw.into_iter(), 0.0),
+        vec![[1.0, 4.0], [2.0, 2.0], [3.0, 8.0]]
+    );
+    // Exponential moving average: 4, 0.5*4 + 0.5*2 = 3, 0.5*3 + 0.5*8 = 5.5.
+    assert_eq!(
+        curve(raw.into_iter(), 0.5),
+        vec![[1.0, 4.0], [2.0, 3.0], [3.0, 5.5]]
+    );
+    let long = curve((1..=10_001).map(|s| (s, s as f64)), 0.0);
+    assert!(long.len() <= 2001, "{} points", long.len());
+    assert_eq!(long.first(), Some(&[1.0, 1.0]));
+    assert_eq!(
+        long.last(),
+        Some(&[10_001.0, 10_001.0]),
+        "the latest step is always drawn"
+    );
+}
