@@ -586,9 +586,7 @@ fn run_status_ui(ui: &mut egui::Ui, run: &TrainRun, form: &TrainForm) {
             } else {
                 ""
             };
-            ui.label(format!(
-                "Training on the {device}: no GPU is in use, so steps take seconds.{hint}"
-            ));
+            ui.label(format!("Training on the {device}: no GPU is in use.{hint}"));
         }
         Some(device) => {
             ui.label(format!("Training on {device}."));

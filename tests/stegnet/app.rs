@@ -483,7 +483,8 @@ fn training_without_photos_says_why() {
 }
 
 /// A measurement, not a check (so ignored): the UI frame time while the app trains on the
-/// CPU, and the app's training speed beside `stegnet train` with the same settings. Needs
+/// CPU, and the app's training speed beside `stegnet train` with the same settings; the
+/// view after the run is rendered to the temporary folder where an adapter exists. Needs
 /// the photos of `scripts/fetch-photos.sh`; run with
 /// `cargo test --release -- --ignored --nocapture train_view_speed`.
 #[test]
@@ -492,7 +493,8 @@ fn train_view_speed() {
     let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/photos");
     let (steps, batch, crop) = (40, 8, 32);
     let dir = tempfile::tempdir().unwrap();
-    let mut harness = harness();
+    let gpu = !stegnet::device::adapters().is_empty();
+    let mut harness = if gpu { wgpu_harness(true) } else { harness() };
     settle(&mut harness);
     harness.state_mut().settings.tab = Tab::Train;
     {
@@ -525,6 +527,11 @@ fn train_view_speed() {
             started.elapsed() < Duration::from_secs(900),
             "training took too long"
         );
+    }
+    if gpu {
+        let out = std::env::temp_dir().join("stegnet-training.png");
+        harness.render().unwrap().save(&out).unwrap();
+        println!("rendered the Train view after the run to {}", out.display());
     }
     let run = run(harness.state());
     assert!(run.outcome.as_ref().unwrap().is_ok(), "{:?}", run.outcome);
