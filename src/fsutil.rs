@@ -70,3 +70,30 @@ pub fn check_output(output: &Path, inputs: &[&Path], force: bool) -> Result<(), 
     }
     Ok(())
 }
+
+/// Creates and returns a new, empty folder `PARENT/<prefix>-<seconds since 1970>` (suffixed
+/// `-1`, `-2`, ... if taken), creating `parent` if needed: each run writes into a folder of
+/// its own, so nothing earlier is overwritten.
+pub fn new_folder(parent: &Path, prefix: &str) -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create the folder {}", parent.display()))?;
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for attempt in 0.. {
+        let name = match attempt {
+            0 => format!("{prefix}-{seconds}"),
+            n => format!("{prefix}-{seconds}-{n}"),
+        };
+        let folder = parent.join(name);
+        match std::fs::create_dir(&folder) {
+            Ok(()) => return Ok(folder),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create {}", folder.display()));
+            }
+        }
+    }
+    unreachable!("some folder name is free")
+}

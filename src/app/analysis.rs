@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
@@ -75,9 +74,7 @@ impl Default for AnalysisView {
             comparison: None,
             view: ViewTransform::default(),
             error: None,
-            sets_folder: eframe::storage_dir("StegNet Studio")
-                .unwrap_or_else(std::env::temp_dir)
-                .join("stego-sets"),
+            sets_folder: super::data_folder("stego-sets"),
         }
     }
 }
@@ -167,12 +164,7 @@ impl AnalysisView {
         let parent = self.sets_folder.clone();
         self.error = None;
         self.generate_job = Some(Job::spawn("making the stego set", move |progress| {
-            let seconds = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let out = parent.join(format!("{}-{seconds}", method_name(method)));
-            std::fs::create_dir_all(&out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
+            let out = crate::fsutil::new_folder(&parent, &method_name(method))?;
             let model = engine.as_deref().map(|e| (&e.model, &e.device));
             stego_set::make(method, model, &clean, &clean, &out, progress)?;
             Ok(out)

@@ -50,6 +50,14 @@ pub fn run() -> Result<()> {
     .map_err(|e| anyhow!("cannot open the app window: {e}"))
 }
 
+/// A folder of the app's own data (training runs, generated stego sets): under eframe's
+/// storage folder, or the temporary folder where there is none.
+pub fn data_folder(name: &str) -> PathBuf {
+    eframe::storage_dir("StegNet Studio")
+        .unwrap_or_else(std::env::temp_dir)
+        .join(name)
+}
+
 /// The tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Tab {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use eframe::egui::{self, Color32};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
@@ -47,9 +47,7 @@ pub struct TrainForm {
 impl Default for TrainForm {
     /// Settings a 2-core CPU shows progress with within minutes (small batch and crops).
     fn default() -> Self {
-        let runs_folder = eframe::storage_dir("StegNet Studio")
-            .unwrap_or_else(std::env::temp_dir)
-            .join("training-runs");
+        let runs_folder = super::data_folder("training-runs");
         Self {
             data: String::new(),
             val: String::new(),
@@ -142,7 +140,7 @@ impl TrainRun {
         if let Some(val) = val.as_ref().filter(|v| !v.is_dir()) {
             bail!("{} is not a folder", val.display());
         }
-        let folder = new_run_folder(&form.runs_folder)?;
+        let folder = crate::fsutil::new_folder(&form.runs_folder, "run")?;
         let config = form.config();
         let choice = form.device;
         let resume = form.resume.clone();
@@ -233,30 +231,6 @@ impl TrainRun {
             _ => None,
         }
     }
-}
-
-/// A new, empty folder for one run: `run-<seconds since 1970>` (suffixed if taken).
-fn new_run_folder(parent: &Path) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create the runs folder {}", parent.display()))?;
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    for attempt in 0.. {
-        let name = match attempt {
-            0 => format!("run-{seconds}"),
-            n => format!("run-{seconds}-{n}"),
-        };
-        let folder = parent.join(name);
-        match std::fs::create_dir(&folder) {
-            Ok(()) => return Ok(folder),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(e).with_context(|| format!("cannot create {}", folder.display()));
-            }
-        }
-    }
-    unreachable!("some run folder name is free")
 }
 
 /// What the Train view asks the app to do (dialogs and the model in use belong to it).

@@ -615,29 +615,24 @@ fn steganalysis_commands_end_to_end() {
 
     // Centre crops for equal-size sets: 64x48 images give 32x32 crops from their middle.
     let crops = scratch.path("crops");
-    let out = stegnet(&[
-        "crops",
-        "--images",
-        s(&clean),
-        "--size",
-        "32",
-        "--out",
-        s(&crops),
-    ]);
+    let crop_clean = || {
+        stegnet(&[
+            "crops",
+            "--images",
+            s(&clean),
+            "--size",
+            "32",
+            "--out",
+            s(&crops),
+        ])
+    };
+    let out = crop_clean();
     assert!(out.status.success(), "{}", stderr(&out));
     let crop = read(&crops.join("c2.png"));
     let original = read(&clean.join("c2.png"));
     assert_eq!(crop.dimensions(), (32, 32));
     assert_eq!(crop.get_pixel(0, 0), original.get_pixel(16, 8));
-    let again = stegnet(&[
-        "crops",
-        "--images",
-        s(&clean),
-        "--size",
-        "32",
-        "--out",
-        s(&crops),
-    ]);
+    let again = crop_clean();
     assert_eq!(
         again.status.code(),
         Some(1),
