@@ -9,7 +9,7 @@ use image::{Rgb, RgbImage};
 use serde::Serialize;
 
 use crate::device::ComputeDevice;
-use crate::model::{DepthwiseMode, StegNetConfig};
+use crate::model::StegNetConfig;
 use crate::pipeline::{self, NoProgress, Tiling};
 use crate::train::data::Batch;
 use crate::train::trainer::{optimizer, train_step};
@@ -54,10 +54,11 @@ fn test_image(side: u32, seed: u32) -> RgbImage {
     })
 }
 
-/// Times training steps and embed + reveal on `compute`.
+/// Times training steps and embed + reveal on `compute` with the network computed as
+/// `network` says.
 pub fn run(
     compute: &ComputeDevice,
-    depthwise: DepthwiseMode,
+    network: &StegNetConfig,
     runs: usize,
     batch: usize,
     crop: usize,
@@ -68,9 +69,7 @@ pub fn run(
     // Training step.
     let autodiff = device.clone().autodiff();
     autodiff.seed(1);
-    let mut model = StegNetConfig::new()
-        .with_depthwise(depthwise)
-        .init(&autodiff);
+    let mut model = network.init(&autodiff);
     let mut adam = optimizer();
     let plane = batch * 3 * crop * crop;
     let data = |offset: usize| -> Vec<f32> {
@@ -123,7 +122,12 @@ pub fn run(
         }
     }
     DeviceTimings {
-        device: format!("{} [depthwise: {depthwise:?}]", compute.label),
+        device: format!(
+            "{} [{}, depthwise: {:?}]",
+            compute.label,
+            if network.fast { "fast" } else { "plain Burn" },
+            network.depthwise
+        ),
         train_step: Timing::of(step_seconds),
         batch,
         crop,

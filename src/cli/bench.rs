@@ -34,6 +34,10 @@ pub struct BenchArgs {
     /// How the depthwise convolutions are computed (default: what the device runs best).
     #[arg(long, value_parser = parse_mode)]
     pub depthwise: Option<DepthwiseMode>,
+    /// Burn's plain BatchNorm, ELU and convolution modules instead of the fast formulations
+    /// (fused kernels, matrix products), for comparison.
+    #[arg(long)]
+    pub plain: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -49,10 +53,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let mut results = Vec::new();
     for compute in &devices {
         eprintln!("measuring on {} ...", compute.label);
-        let mode = args
-            .depthwise
-            .unwrap_or_else(|| compute.network_config().depthwise);
-        let timings = bench::run(compute, mode, args.runs, args.batch, args.crop, args.side);
+        let mut network = compute.network_config().with_fast(!args.plain);
+        if let Some(mode) = args.depthwise {
+            network.depthwise = mode;
+        }
+        let timings = bench::run(
+            compute, &network, args.runs, args.batch, args.crop, args.side,
+        );
         if !args.json {
             println!("{}", timings.device);
             println!(

@@ -1,5 +1,6 @@
 //! The StegNet network and its weights files.
 
+pub mod fused;
 mod stegnet;
 pub mod weights;
 

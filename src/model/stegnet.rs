@@ -10,6 +10,8 @@ use burn::nn::{BatchNorm, BatchNormConfig, Elu, EluConfig, Initializer, PaddingC
 use burn::prelude::*;
 use burn::tensor::ops::PadMode;
 
+use super::fused;
+
 /// Channel widths of the six SCR blocks after the input, shared by both networks.
 const SCR_WIDTHS: [usize; 6] = [32, 32, 64, 64, 128, 128];
 /// Width of the first reducing block; the second reduces to RGB.
@@ -33,6 +35,13 @@ pub struct StegNetConfig {
     /// How the depthwise 3x3 convolutions are computed (the weights are the same).
     #[config(default = "DepthwiseMode::Grouped")]
     pub depthwise: DepthwiseMode,
+    /// The fast formulations: each block head's BatchNorm + ELU as the fused operations of
+    /// [`super::fused`] (dedicated CPU kernels), and the 1x1 convolutions as batched matrix
+    /// products (whose gradients are plain matrix products too). `false` runs Burn's
+    /// BatchNorm, ELU and convolution modules throughout. Same weights; the results agree
+    /// within float rounding, forward and backward.
+    #[config(default = true)]
+    pub fast: bool,
 }
 
 /// Two ways to compute the same depthwise 3x3 convolution.
@@ -65,6 +74,8 @@ pub const RECEPTIVE_RADIUS: usize = SCR_WIDTHS.len() + 2;
 pub struct BnElu {
     norm: BatchNorm,
     activation: Elu,
+    #[module(skip)]
+    fused: bool,
 }
 
 impl BnElu {
@@ -75,11 +86,47 @@ impl BnElu {
                 .with_momentum(config.bn_momentum)
                 .init(device),
             activation: EluConfig::new().with_alpha(config.elu_alpha).init(),
+            fused: config.fast,
         }
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.activation.forward(self.norm.forward(x))
+        if !self.fused {
+            return self.activation.forward(self.norm.forward(x));
+        }
+        let norm = &self.norm;
+        // Batch statistics when training (as Burn's BatchNorm decides), running ones otherwise.
+        let (mean, variance) = if x.device().is_autodiff() && norm.training.is_enabled() {
+            let (mean, variance) = fused::channel_moments(x.clone());
+            self.update_running_statistics(mean.clone().detach(), variance.clone().detach());
+            (mean, variance)
+        } else {
+            let device = x.device();
+            (
+                norm.running_mean.value().to_device(&device),
+                norm.running_var.value().to_device(&device),
+            )
+        };
+        let scale = norm.gamma.val() / variance.add_scalar(norm.epsilon).sqrt();
+        let shift = norm.beta.val() - mean * scale.clone();
+        fused::affine_elu(x, scale, shift, self.activation.alpha as f32)
+    }
+
+    /// Moves the running statistics towards a batch's, exactly as Burn's BatchNorm does.
+    fn update_running_statistics(&self, mean: Tensor<1>, variance: Tensor<1>) {
+        let norm = &self.norm;
+        let device = mean.device();
+        let blend = |running: Tensor<1>, batch: Tensor<1>| {
+            running
+                .to_device(&device)
+                .mul_scalar(1.0 - norm.momentum)
+                .add(batch.mul_scalar(norm.momentum))
+                .detach()
+        };
+        norm.running_mean
+            .update(blend(norm.running_mean.value_sync(), mean));
+        norm.running_var
+            .update(blend(norm.running_var.value_sync(), variance));
     }
 
     /// Channels normalised.
@@ -107,6 +154,9 @@ pub struct ScrBlock {
     #[module(skip)]
     depthwise_mode: DepthwiseMode,
     pointwise: Conv2d,
+    /// Compute `pointwise` as a matrix product.
+    #[module(skip)]
+    pointwise_as_matmul: bool,
     /// Zero channels put in front of the skip path (the rest go behind).
     pad_front: usize,
     pad_back: usize,
@@ -129,6 +179,7 @@ impl ScrBlock {
             depthwise: conv([channels_in, channels_in], 3, channels_in, device),
             depthwise_mode: config.depthwise,
             pointwise: conv([channels_in, channels_out], 1, 1, device),
+            pointwise_as_matmul: config.fast,
             pad_front: pad / 2,
             pad_back: pad - pad / 2,
         }
@@ -144,7 +195,32 @@ impl ScrBlock {
                 self.depthwise.bias.as_ref().map(|b| b.val()),
             ),
         };
-        self.pointwise.forward(depthwise) + zero_pad_channels(x, self.pad_front, self.pad_back)
+        let mixed = if self.pointwise_as_matmul {
+            pointwise_matmul(
+                depthwise,
+                self.pointwise.weight.val(),
+                self.pointwise.bias.as_ref().map(|b| b.val()),
+            )
+        } else {
+            self.pointwise.forward(depthwise)
+        };
+        mixed + zero_pad_channels(x, self.pad_front, self.pad_back)
+    }
+}
+
+/// A 1x1 convolution as one batched matrix product, `[co, ci] x [n, ci, h*w]`: `weight` is
+/// `[co, ci, 1, 1]`, `bias` `[co]`. Its weight gradient is then one product over `h*w`
+/// instead of Burn's generic grouped-convolution route.
+fn pointwise_matmul(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+    let [n, ci, h, w] = x.dims();
+    let co = weight.dims()[0];
+    let out = weight
+        .reshape([1, co, ci])
+        .matmul(x.reshape([n, ci, h * w]))
+        .reshape([n, co, h, w]);
+    match bias {
+        Some(bias) => out + bias.reshape([1, co, 1, 1]),
+        None => out,
     }
 }
 

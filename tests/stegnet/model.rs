@@ -213,16 +213,19 @@ fn damaged_or_foreign_weights_are_refused_with_a_reason() {
     assert!(missing.contains("/nonexistent/m.bpk"), "{missing}");
 }
 
+/// A wgpu adapter, or `None` (saying why) where there is none.
+fn gpu_adapter() -> Option<device::ComputeDevice> {
+    device::select(device::DeviceChoice::Gpu)
+        .inspect_err(|reason| println!("skipped: {reason}"))
+        .ok()
+}
+
 /// One small forward pass on a wgpu adapter, where one exists (lavapipe in CI), compared
 /// with the CPU result.
 #[test]
 fn gpu_forward_matches_cpu_when_an_adapter_exists() {
-    let gpu = match device::select(device::DeviceChoice::Gpu) {
-        Ok(gpu) => gpu,
-        Err(reason) => {
-            println!("skipped: {reason}");
-            return;
-        }
+    let Some(gpu) = gpu_adapter() else {
+        return;
     };
     println!("running on {}", gpu.label);
     let (model, cpu) = model_with_statistics();
@@ -314,4 +317,99 @@ fn both_depthwise_modes_give_the_same_network_output() {
     let a = pipeline::forward(&grouped.embedder, &cpu, &input);
     let b = pipeline::forward(&shifted.embedder, &cpu, &input);
     assert!(max_abs_diff(&a.data, &b.data) < 1e-4);
+}
+
+/// The largest difference between corresponding parameters of two models of one shape.
+fn parameter_difference(a: &StegNet, b: &StegNet) -> f32 {
+    let (a, b) = (parameter_values(a), parameter_values(b));
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| max_abs_diff(x, y))
+        .fold(0.0, f32::max)
+}
+
+/// Every float parameter of a model, in visiting order.
+fn parameter_values(model: &StegNet) -> Vec<Vec<f32>> {
+    struct Collect(Vec<Vec<f32>>);
+    impl burn::module::ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let values = param
+                .val()
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>();
+            self.0.push(values.unwrap());
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    model.visit(&mut collect);
+    collect.0
+}
+
+/// One SGD step (learning rate 1, so each weight moves by its whole gradient) on a fixed
+/// batch, with the fast formulations or Burn's plain modules; returns the stepped model made ready for inference.
+fn sgd_step(fast: bool, device: &Device, bytes: &[u8]) -> StegNet {
+    use burn::optim::{GradientsParams, SgdConfig};
+    let trainer = device.clone().autodiff();
+    let config = StegNetConfig::new().with_fast(fast);
+    let model = weights::from_bytes_with(bytes.to_vec(), "m", &trainer, &config)
+        .unwrap()
+        .0
+        .train();
+    let batch = |seed| {
+        let planar = random_planar(3, 2 * 9, 11, seed);
+        Tensor::<4>::from_data(TensorData::new(planar.data, [2, 3, 9, 11]), &trainer)
+    };
+    let (cover, hidden) = (batch(21), batch(22));
+    let embedded = model.embed(cover.clone(), hidden.clone());
+    let decoded = model.reveal(embedded.clone());
+    let loss = stegnet::train::loss::LossParts::measure(cover, embedded, hidden, decoded).total();
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    SgdConfig::new().init().step(1.0, model, grads).valid()
+}
+
+/// The fast formulations (fused BatchNorm + ELU kernels, 1x1 convolutions as matrix
+/// products) compute what Burn's modules compute: after
+/// one training step the weights (hence every gradient) and the running statistics (hence
+/// the inference output) agree within float rounding.
+#[test]
+fn fast_path_matches_burn_modules_in_training_and_inference() {
+    let cpu = device::cpu().device;
+    cpu.seed(5);
+    let bytes = weights::to_bytes(StegNetConfig::new().init(&cpu), &ModelInfo::default()).unwrap();
+    let plain = sgd_step(false, &cpu, &bytes);
+    let fast = sgd_step(true, &cpu, &bytes);
+    let before = weights::from_bytes(bytes.clone(), "m", &cpu).unwrap().0;
+    let moved = parameter_difference(&plain, &before);
+    let worst = parameter_difference(&plain, &fast);
+    println!("largest weight change {moved:e}, largest plain-fast difference {worst:e}");
+    assert!(moved > 1e-2, "the step changed the weights");
+    assert!(
+        worst < 1e-4 * moved.max(1.0),
+        "weights after one step differ by {worst:e}"
+    );
+
+    let input = random_planar(6, 15, 13, 23);
+    let out_plain = pipeline::forward(&plain.embedder, &cpu, &input);
+    let out_fast = pipeline::forward(&fast.embedder, &cpu, &input);
+    assert!(max_abs_diff(&out_plain.data, &out_fast.data) < 1e-4);
+}
+
+/// The fused operations' composed form (what wgpu runs) matches the CPU kernels, training
+/// step included, where a GPU adapter exists (lavapipe in CI).
+#[test]
+fn fast_path_on_gpu_matches_cpu_kernels_when_an_adapter_exists() {
+    let Some(gpu) = gpu_adapter() else {
+        return;
+    };
+    let cpu = device::cpu().device;
+    cpu.seed(6);
+    let bytes = weights::to_bytes(StegNetConfig::new().init(&cpu), &ModelInfo::default()).unwrap();
+    let worst = parameter_difference(
+        &sgd_step(true, &cpu, &bytes),
+        &sgd_step(true, &gpu.device, &bytes),
+    );
+    println!("largest cpu-gpu weight difference after one step {worst:e}");
+    assert!(worst < 1e-3);
 }
