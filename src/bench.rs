@@ -125,7 +125,11 @@ pub fn run(
         device: format!(
             "{} [{}, depthwise: {:?}]",
             compute.label,
-            if network.fast { "fast" } else { "plain Burn" },
+            if network.fast {
+                "fast"
+            } else {
+                "plain Burn modules"
+            },
             network.depthwise
         ),
         train_step: Timing::of(step_seconds),

@@ -43,7 +43,7 @@ impl ComputeDevice {
     /// grouped convolution when last measured (4.93 s against 4.74 s per step, plain path,
     /// on an older 2-core machine).
     pub fn network_config(&self) -> crate::model::StegNetConfig {
-        crate::model::StegNetConfig::new().with_depthwise(crate::model::DepthwiseMode::Grouped)
+        crate::model::StegNetConfig::new()
     }
 }
 

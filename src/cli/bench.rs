@@ -4,13 +4,14 @@ use anyhow::Result;
 
 use crate::bench;
 use crate::device;
-use crate::model::DepthwiseMode;
+use crate::model::{DepthwiseMode, StegNetConfig};
 
 fn parse_mode(text: &str) -> Result<DepthwiseMode, String> {
     match text {
+        "kernel" => Ok(DepthwiseMode::Kernel),
         "grouped" => Ok(DepthwiseMode::Grouped),
         "shifted" => Ok(DepthwiseMode::Shifted),
-        _ => Err(format!("'{text}': use grouped or shifted")),
+        _ => Err(format!("'{text}': use kernel, grouped or shifted")),
     }
 }
 
@@ -35,7 +36,7 @@ pub struct BenchArgs {
     #[arg(long, value_parser = parse_mode)]
     pub depthwise: Option<DepthwiseMode>,
     /// Burn's plain BatchNorm, ELU and convolution modules instead of the fast formulations
-    /// (fused kernels, matrix products), for comparison.
+    /// (custom kernels, matrix products), for comparison.
     #[arg(long)]
     pub plain: bool,
     /// Print JSON.
@@ -53,7 +54,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let mut results = Vec::new();
     for compute in &devices {
         eprintln!("measuring on {} ...", compute.label);
-        let mut network = compute.network_config().with_fast(!args.plain);
+        let mut network = match args.plain {
+            true => StegNetConfig::plain(),
+            false => compute.network_config(),
+        };
         if let Some(mode) = args.depthwise {
             network.depthwise = mode;
         }

@@ -1,6 +1,6 @@
 //! The StegNet network and its weights files.
 
-pub mod fused;
+pub mod kernels;
 mod stegnet;
 pub mod weights;
 

@@ -10,7 +10,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Elu, EluConfig, Initializer, PaddingC
 use burn::prelude::*;
 use burn::tensor::ops::PadMode;
 
-use super::fused;
+use super::kernels;
 
 /// Channel widths of the six SCR blocks after the input, shared by both networks.
 const SCR_WIDTHS: [usize; 6] = [32, 32, 64, 64, 128, 128];
@@ -33,10 +33,10 @@ pub struct StegNetConfig {
     #[config(default = 1.0)]
     pub elu_alpha: f64,
     /// How the depthwise 3x3 convolutions are computed (the weights are the same).
-    #[config(default = "DepthwiseMode::Grouped")]
+    #[config(default = "DepthwiseMode::Kernel")]
     pub depthwise: DepthwiseMode,
     /// The fast formulations: each block head's BatchNorm + ELU as the fused operations of
-    /// [`super::fused`] (dedicated CPU kernels), and the 1x1 convolutions as batched matrix
+    /// [`super::kernels`] (dedicated CPU kernels), and the 1x1 convolutions as batched matrix
     /// products (whose gradients are plain matrix products too). `false` runs Burn's
     /// BatchNorm, ELU and convolution modules throughout. Same weights; the results agree
     /// within float rounding, forward and backward.
@@ -44,11 +44,14 @@ pub struct StegNetConfig {
     pub fast: bool,
 }
 
-/// Two ways to compute the same depthwise 3x3 convolution.
+/// Three ways to compute the same depthwise 3x3 convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum DepthwiseMode {
-    /// Burn's grouped convolution (groups = channels).
+    /// The custom operation [`super::kernels::depthwise3x3`]: direct CPU kernels forward and
+    /// backward, Burn's grouped convolution on other backends.
     #[default]
+    Kernel,
+    /// Burn's grouped convolution (groups = channels).
     Grouped,
     /// Nine shifted multiply-adds of whole tensors; autodiff then gives a backward pass that
     /// avoids the per-group loop of the grouped convolution's weight gradient.
@@ -56,6 +59,14 @@ pub enum DepthwiseMode {
 }
 
 impl StegNetConfig {
+    /// Burn's own modules throughout, no custom operations: the reference that the fast
+    /// path is tested and benchmarked against.
+    pub fn plain() -> Self {
+        Self::new()
+            .with_fast(false)
+            .with_depthwise(DepthwiseMode::Grouped)
+    }
+
     /// Builds both networks with Glorot-uniform kernels and zero biases.
     pub fn init(&self, device: &Device) -> StegNet {
         StegNet {
@@ -97,7 +108,7 @@ impl BnElu {
         let norm = &self.norm;
         // Batch statistics when training (as Burn's BatchNorm decides), running ones otherwise.
         let (mean, variance) = if x.device().is_autodiff() && norm.training.is_enabled() {
-            let (mean, variance) = fused::channel_moments(x.clone());
+            let (mean, variance) = kernels::channel_moments(x.clone());
             self.update_running_statistics(mean.clone().detach(), variance.clone().detach());
             (mean, variance)
         } else {
@@ -109,7 +120,7 @@ impl BnElu {
         };
         let scale = norm.gamma.val() / variance.add_scalar(norm.epsilon).sqrt();
         let shift = norm.beta.val() - mean * scale.clone();
-        fused::affine_elu(x, scale, shift, self.activation.alpha as f32)
+        kernels::affine_elu(x, scale, shift, self.activation.alpha as f32)
     }
 
     /// Moves the running statistics towards a batch's, exactly as Burn's BatchNorm does.
@@ -188,6 +199,15 @@ impl ScrBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let activated = self.head.forward(x.clone());
         let depthwise = match self.depthwise_mode {
+            DepthwiseMode::Kernel => kernels::depthwise3x3(
+                activated,
+                self.depthwise.weight.val(),
+                self.depthwise
+                    .bias
+                    .as_ref()
+                    .expect("built with a bias")
+                    .val(),
+            ),
             DepthwiseMode::Grouped => self.depthwise.forward(activated),
             DepthwiseMode::Shifted => depthwise_shifted(
                 activated,

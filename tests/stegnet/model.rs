@@ -238,10 +238,10 @@ fn gpu_forward_matches_cpu_when_an_adapter_exists() {
     assert!(diff < 1e-3);
 }
 
-/// The fast CPU formulation of the depthwise convolution computes what the grouped
-/// convolution computes: outputs, and gradients for the input, weights and bias.
+/// The depthwise kernel operation and the nine shifted multiply-adds compute what Burn's
+/// grouped convolution computes: outputs, and gradients for the input, weights and bias.
 #[test]
-fn shifted_depthwise_matches_grouped_convolution_forward_and_backward() {
+fn depthwise_variants_match_grouped_convolution_forward_and_backward() {
     use burn::nn::PaddingConfig2d;
     use burn::nn::conv::Conv2dConfig;
     let device = device::cpu().device.autodiff();
@@ -254,69 +254,52 @@ fn shifted_depthwise_matches_grouped_convolution_forward_and_backward() {
     let x = Tensor::<4>::from_data(TensorData::new(input.data.clone(), [2, 5, 7, 9]), &device)
         .require_grad();
     let upstream = Tensor::<4>::random([2, 5, 7, 9], Distribution::Uniform(-1.0, 1.0), &device);
-
-    let grouped = conv.forward(x.clone());
-    let shifted = stegnet::model::depthwise_shifted(
-        x.clone(),
-        conv.weight.val(),
-        conv.bias.as_ref().map(|b| b.val()),
-    );
+    let bias = conv.bias.as_ref().unwrap().val();
     let values = |t: Tensor<4>| t.into_data().try_into_vec::<f32>().unwrap();
-    assert!(max_abs_diff(&values(grouped.clone()), &values(shifted.clone())) < 1e-5);
-
-    let grads_grouped = (grouped * upstream.clone()).sum().backward();
-    let grads_shifted = (shifted * upstream).sum().backward();
-    let grad_of = |grads: &burn::tensor::Gradients| {
+    let outputs = [
+        conv.forward(x.clone()),
+        stegnet::model::depthwise_shifted(x.clone(), conv.weight.val(), Some(bias.clone())),
+        stegnet::model::kernels::depthwise3x3(x.clone(), conv.weight.val(), bias.clone()),
+    ];
+    let gradients = outputs.clone().map(|out| {
+        let grads = (out * upstream.clone()).sum().backward();
+        let of = |t: Tensor<4>| values(t.grad(&grads).unwrap());
+        let bias_grad = bias.grad(&grads).unwrap().into_data();
         (
-            x.grad(grads)
-                .unwrap()
-                .into_data()
-                .try_into_vec::<f32>()
-                .unwrap(),
-            conv.weight
-                .val()
-                .grad(grads)
-                .unwrap()
-                .into_data()
-                .try_into_vec::<f32>()
-                .unwrap(),
-            conv.bias
-                .as_ref()
-                .unwrap()
-                .val()
-                .grad(grads)
-                .unwrap()
-                .into_data()
-                .try_into_vec::<f32>()
-                .unwrap(),
+            of(x.clone()),
+            of(conv.weight.val()),
+            bias_grad.try_into_vec::<f32>().unwrap(),
         )
-    };
-    let (gx1, gw1, gb1) = grad_of(&grads_grouped);
-    let (gx2, gw2, gb2) = grad_of(&grads_shifted);
-    assert!(max_abs_diff(&gx1, &gx2) < 1e-4, "input gradient");
-    assert!(max_abs_diff(&gw1, &gw2) < 1e-3, "weight gradient");
-    assert!(max_abs_diff(&gb1, &gb2) < 1e-3, "bias gradient");
+    });
+    let reference = values(outputs[0].clone());
+    let (gx, gw, gb) = &gradients[0];
+    for (out, (gx2, gw2, gb2)) in outputs.into_iter().zip(&gradients).skip(1) {
+        assert!(max_abs_diff(&reference, &values(out)) < 1e-5, "output");
+        assert!(max_abs_diff(gx, gx2) < 1e-4, "input gradient");
+        assert!(max_abs_diff(gw, gw2) < 1e-3, "weight gradient");
+        assert!(max_abs_diff(gb, gb2) < 1e-3, "bias gradient");
+    }
 }
 
 #[test]
-fn both_depthwise_modes_give_the_same_network_output() {
+fn every_depthwise_mode_gives_the_same_network_output() {
     use stegnet::model::DepthwiseMode;
     let cpu = device::cpu().device;
     cpu.seed(4);
-    let grouped = StegNetConfig::new().init(&cpu);
+    let grouped = StegNetConfig::new()
+        .with_depthwise(DepthwiseMode::Grouped)
+        .init(&cpu);
     let bytes = weights::to_bytes(grouped.clone(), &ModelInfo::default()).unwrap();
-    let shifted = weights::from_bytes_with(
-        bytes,
-        "m",
-        &cpu,
-        &StegNetConfig::new().with_depthwise(DepthwiseMode::Shifted),
-    )
-    .unwrap()
-    .0;
     let input = random_planar(6, 20, 13, 12);
-    let a = pipeline::forward(&grouped.embedder, &cpu, &input);
-    let b = pipeline::forward(&shifted.embedder, &cpu, &input);
-    assert!(max_abs_diff(&a.data, &b.data) < 1e-4);
+    let reference = pipeline::forward(&grouped.embedder, &cpu, &input);
+    for mode in [DepthwiseMode::Shifted, DepthwiseMode::Kernel] {
+        let config = StegNetConfig::new().with_depthwise(mode);
+        let model = weights::from_bytes_with(bytes.clone(), "m", &cpu, &config)
+            .unwrap()
+            .0;
+        let out = pipeline::forward(&model.embedder, &cpu, &input);
+        assert!(max_abs_diff(&reference.data, &out.data) < 1e-4, "{mode:?}");
+    }
 }
 
 /// The largest difference between corresponding parameters of two models of one shape.
@@ -352,7 +335,10 @@ fn parameter_values(model: &StegNet) -> Vec<Vec<f32>> {
 fn sgd_step(fast: bool, device: &Device, bytes: &[u8]) -> StegNet {
     use burn::optim::{GradientsParams, SgdConfig};
     let trainer = device.clone().autodiff();
-    let config = StegNetConfig::new().with_fast(fast);
+    let config = match fast {
+        true => StegNetConfig::new(),
+        false => StegNetConfig::plain(),
+    };
     let model = weights::from_bytes_with(bytes.to_vec(), "m", &trainer, &config)
         .unwrap()
         .0

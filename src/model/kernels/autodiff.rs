@@ -1,5 +1,5 @@
 //! The fused operations on the autodiff backend: each is one graph node whose backward step
-//! calls the inner backend's [`FusedGradients`].
+//! calls the inner backend's [`FastGradients`].
 
 use burn::backend::Backend;
 use burn::backend::autodiff::Autodiff;
@@ -9,13 +9,13 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::tensor::FloatTensor;
 
-use super::{FusedGradients, FusedOps};
+use super::{FastGradients, FastOps};
 
 /// Backward step of `affine_elu`; its parents are `x`, `scale` and `shift`.
 #[derive(Debug)]
 struct AffineEluBackward;
 
-impl<B: Backend + FusedGradients> Backward<B, 3> for AffineEluBackward {
+impl<B: Backend + FastGradients> Backward<B, 3> for AffineEluBackward {
     /// `x`, `scale`, the output, ELU's alpha.
     type State = (
         B::FloatTensorPrimitive,
@@ -40,7 +40,7 @@ impl<B: Backend + FusedGradients> Backward<B, 3> for AffineEluBackward {
 #[derive(Debug)]
 struct ChannelMomentsBackward;
 
-impl<B: Backend + FusedGradients> Backward<B, 1> for ChannelMomentsBackward {
+impl<B: Backend + FastGradients> Backward<B, 1> for ChannelMomentsBackward {
     /// `x` and the moments computed from it.
     type State = (B::FloatTensorPrimitive, B::FloatTensorPrimitive);
 
@@ -52,7 +52,27 @@ impl<B: Backend + FusedGradients> Backward<B, 1> for ChannelMomentsBackward {
     }
 }
 
-impl<B: Backend + FusedOps + FusedGradients, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
+/// Backward step of `depthwise3x3`; its parents are `x`, `weight` and `bias`.
+#[derive(Debug)]
+struct Depthwise3x3Backward;
+
+impl<B: Backend + FastGradients> Backward<B, 3> for Depthwise3x3Backward {
+    /// `x` and `weight`.
+    type State = (B::FloatTensorPrimitive, B::FloatTensorPrimitive);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, weight) = ops.state;
+        let gradients = B::depthwise3x3_backward(x, weight, grad);
+        for (parent, gradient) in ops.parents.into_iter().zip(gradients) {
+            if let Some(node) = parent {
+                grads.register::<B>(node.id, gradient);
+            }
+        }
+    }
+}
+
+impl<B: Backend + FastOps + FastGradients, C: CheckpointStrategy> FastOps for Autodiff<B, C> {
     fn affine_elu(
         x: FloatTensor<Self>,
         scale: FloatTensor<Self>,
@@ -87,6 +107,28 @@ impl<B: Backend + FusedOps + FusedGradients, C: CheckpointStrategy> FusedOps for
         {
             OpsKind::Tracked(prep) => prep.finish((x, moments.clone()), moments),
             OpsKind::UnTracked(prep) => prep.finish(moments),
+        }
+    }
+
+    fn depthwise3x3(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node(), weight.node(), bias.node()];
+        let (x, weight, bias) = (
+            x.into_primitive(),
+            weight.into_primitive(),
+            bias.into_primitive(),
+        );
+        let y = B::depthwise3x3(x.clone(), weight.clone(), bias);
+        match Depthwise3x3Backward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((x, weight), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
         }
     }
 }

@@ -1,21 +1,25 @@
-//! The head of every StegNet block, BatchNorm followed by ELU, as two custom Burn operations
-//! with hand-written CPU kernels and hand-written gradients.
+//! Custom Burn operations with hand-written CPU kernels and hand-written gradients, for the
+//! parts of StegNet that Burn's generic operations run slowly on the CPU.
 //!
-//! Burn computes that head as about a dozen whole-tensor passes forward and as many backward
-//! (BatchNorm's statistics through transposed copies, ELU as compare, exp, subtract, multiply
-//! and select); on the CPU they cost a third of a training step. Here the head is
-//! - [`channel_moments`]: per-channel mean and variance of the batch (training only), and
-//! - [`affine_elu`]: `elu(x * scale[c] + shift[c])`, where `scale` and `shift` fold the
-//!   statistics, `gamma` and `beta` together (tiny per-channel tensors that autodiff handles).
+//! - The head of every block, BatchNorm followed by ELU. Burn computes it as about a dozen
+//!   whole-tensor passes forward and as many backward (BatchNorm's statistics through
+//!   transposed copies, ELU as compare, exp, subtract, multiply and select); here it is
+//!   [`channel_moments`] (per-channel mean and variance of the batch, training only) and
+//!   [`affine_elu`] (`elu(x * scale[c] + shift[c])`, where `scale` and `shift` fold the
+//!   statistics, `gamma` and `beta` together: tiny per-channel tensors autodiff handles).
+//! - The depthwise 3x3 convolution, [`depthwise3x3`]: Burn's grouped convolution computes
+//!   its gradients through transposed copies, a transposed convolution and one small
+//!   convolution per channel; here each direction is one pass of direct loops per plane.
 //!
-//! Each is a backend extension ([`FusedOps`]): the `flex` CPU backend runs one parallel,
-//! vectorised pass per operation and direction (`flex.rs`); any other backend (wgpu) runs the
-//! same mathematics composed of Burn's own operations, so the model stays one Burn `Module`.
-//! The autodiff backend differentiates both operations as single nodes (`autodiff.rs`).
+//! Each is a backend extension ([`FastOps`]): the `flex` CPU backend runs dedicated parallel,
+//! vectorised kernels (`flex.rs`); any other backend (wgpu) runs the same mathematics
+//! composed of Burn's own operations, so the model stays one Burn `Module`. The autodiff
+//! backend differentiates each operation as a single node (`autodiff.rs`).
 
 mod autodiff;
 mod flex;
 
+use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{
     Backend, Cube, Dispatch, Scalar, Slice, TensorMetadata, backend_extension,
@@ -23,10 +27,10 @@ use burn::backend::{
 };
 use burn::prelude::*;
 
-/// The two fused operations. Default bodies compose Burn operations and serve every backend;
+/// The custom operations. Default bodies compose Burn operations and serve every backend;
 /// `flex` overrides them with dedicated kernels.
 #[backend_extension(Flex, Cube, Autodiff)]
-pub trait FusedOps: Backend {
+pub trait FastOps: Backend {
     /// `elu(x * scale[c] + shift[c])` with ELU's `alpha`, for `x` `[n, c, ...]` and `scale`,
     /// `shift` `[c]`.
     fn affine_elu(
@@ -43,11 +47,21 @@ pub trait FusedOps: Backend {
     fn channel_moments(x: FloatTensor<Self>) -> FloatTensor<Self> {
         composed::channel_moments::<Self>(x)
     }
+
+    /// Depthwise 3x3 "same" convolution (cross-correlation, zero padding): `x`
+    /// `[n, c, h, w]`, `weight` `[c, 1, 3, 3]`, `bias` `[c]`.
+    fn depthwise3x3(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        composed::depthwise3x3::<Self>(x, weight, bias)
+    }
 }
 
-/// The gradients of [`FusedOps`], called by the autodiff backend on the inner backend.
-pub trait FusedGradients: Backend {
-    /// Gradients of [`FusedOps::affine_elu`] with respect to `x`, `scale` and `shift`, given
+/// The gradients of [`FastOps`], called by the autodiff backend on the inner backend.
+pub trait FastGradients: Backend {
+    /// Gradients of [`FastOps::affine_elu`] with respect to `x`, `scale` and `shift`, given
     /// its output `y` and the output's gradient. ELU's derivative is read off `y`: 1 where
     /// `y > 0`, else `y + alpha`.
     fn affine_elu_backward(
@@ -60,7 +74,7 @@ pub trait FusedGradients: Backend {
         composed::affine_elu_backward::<Self>(x, scale, y, grad, alpha)
     }
 
-    /// Gradient of [`FusedOps::channel_moments`] with respect to `x`, given its output
+    /// Gradient of [`FastOps::channel_moments`] with respect to `x`, given its output
     /// `moments` and the output's gradient (both `[2, c]`):
     /// `(grad_mean[c] + 2 grad_var[c] (x - mean[c])) / m`, `m` values per channel.
     fn channel_moments_backward(
@@ -70,10 +84,24 @@ pub trait FusedGradients: Backend {
     ) -> FloatTensor<Self> {
         composed::channel_moments_backward::<Self>(x, moments, grad)
     }
+
+    /// Gradients of [`FastOps::depthwise3x3`] with respect to `x`, `weight` and `bias`.
+    fn depthwise3x3_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3] {
+        composed::depthwise3x3_backward::<Self>(x, weight, grad)
+    }
 }
 
-impl FusedOps for Cube {}
-impl FusedGradients for Cube {}
+/// Stride 1, padding 1, dilation 1, one group per channel.
+fn depthwise_options(channels: usize) -> ConvOptions<2> {
+    ConvOptions::new([1, 1], [1, 1], [1, 1], channels)
+}
+
+impl FastOps for Cube {}
+impl FastGradients for Cube {}
 
 /// `[1, c, 1, ...]` for a `[n, c, ...]` shape.
 fn per_channel_shape(shape: &Shape) -> Shape {
@@ -97,7 +125,7 @@ fn mean_except_channels<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
 
 /// `elu(x * scale[c] + shift[c])`: `x` `[n, c, h, w]`, `scale` and `shift` `[c]`.
 pub fn affine_elu(x: Tensor<4>, scale: Tensor<1>, shift: Tensor<1>, alpha: f32) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as FusedOps>::affine_elu(
+    Tensor::from_dispatch(<Dispatch as FastOps>::affine_elu(
         x.into_dispatch(),
         scale.into_dispatch(),
         shift.into_dispatch(),
@@ -105,10 +133,19 @@ pub fn affine_elu(x: Tensor<4>, scale: Tensor<1>, shift: Tensor<1>, alpha: f32) 
     ))
 }
 
+/// Depthwise 3x3 "same" convolution: `x` `[n, c, h, w]`, `weight` `[c, 1, 3, 3]`, `bias` `[c]`.
+pub fn depthwise3x3(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as FastOps>::depthwise3x3(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+    ))
+}
+
 /// Per-channel mean and biased variance of `x` `[n, c, h, w]`, differentiable.
 pub fn channel_moments(x: Tensor<4>) -> (Tensor<1>, Tensor<1>) {
     let moments: Tensor<2> =
-        Tensor::from_dispatch(<Dispatch as FusedOps>::channel_moments(x.into_dispatch()));
+        Tensor::from_dispatch(<Dispatch as FastOps>::channel_moments(x.into_dispatch()));
     let [_, channels] = moments.dims();
     let mean = moments
         .clone()
@@ -205,5 +242,34 @@ mod composed {
             B::float_mul_scalar(grad_var, Scalar::Float(2.0)),
         );
         B::float_mul_scalar(B::float_add(spread, grad_mean), Scalar::Float(1.0 / count))
+    }
+
+    /// Burn's grouped convolution.
+    pub fn depthwise3x3<B: Backend>(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        bias: FloatTensor<B>,
+    ) -> FloatTensor<B> {
+        let channels = x.shape()[1];
+        B::conv2d(x, weight, Some(bias), depthwise_options(channels))
+    }
+
+    /// Burn's grouped-convolution gradients.
+    pub fn depthwise3x3_backward<B: Backend>(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        grad: FloatTensor<B>,
+    ) -> [FloatTensor<B>; 3] {
+        let channels = x.shape()[1];
+        let options = depthwise_options(channels);
+        let bias_grad = B::float_reshape(
+            sum_except_channels::<B>(grad.clone()),
+            Shape::new([channels]),
+        );
+        [
+            B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone()),
+            B::conv2d_weight_backward(x, weight, grad, options),
+            bias_grad,
+        ]
     }
 }

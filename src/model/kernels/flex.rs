@@ -8,13 +8,37 @@ use burn::backend::{DType, Flex, TensorMetadata};
 use burn::tensor::TensorData;
 use rayon::prelude::*;
 
-use super::{FusedGradients, FusedOps, composed};
+use super::{FastGradients, FastOps, composed};
 
 /// Accumulator lanes of the reductions (independent partial sums the compiler keeps in
 /// vector registers; they also keep the rounding error of long sums small).
 const LANES: usize = 8;
 
-impl FusedOps for Flex {
+/// Defines a kernel twice, for the x86-64 baseline (SSE2, 4 lanes) and for AVX2 (8 lanes),
+/// and picks the wider one at run time where the CPU has it.
+macro_rules! wide_kernel {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$doc])*
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn generic($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    generic($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has the feature `avx2` was compiled for.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            generic($($arg),*)
+        }
+    };
+}
+
+impl FastOps for Flex {
     fn affine_elu(
         x: FloatTensor<Self>,
         scale: FloatTensor<Self>,
@@ -24,18 +48,11 @@ impl FusedOps for Flex {
         if !all_f32([&x, &scale, &shift]) {
             return composed::affine_elu::<Self>(x, scale, shift, alpha);
         }
-        let planes = Planes::of(&x);
         let (x, scale, shift) = (contiguous(x), contiguous(scale), contiguous(shift));
-        let (xs, scale, shift) = (values(&x), values(&scale), values(&shift));
-        let mut out = vec![0.0f32; xs.len()];
-        out.par_chunks_mut(planes.len)
-            .zip(xs.par_chunks(planes.len))
-            .enumerate()
-            .for_each(|(plane, (out, xs))| {
-                let c = plane % planes.channels;
-                affine_elu_plane(out, xs, scale[c], shift[c], alpha);
-            });
-        tensor(out, &x)
+        let (scale, shift) = (values(&scale), values(&shift));
+        map_planes(&x, |c, out, xs| {
+            affine_elu_plane(out, xs, scale[c], shift[c], alpha)
+        })
     }
 
     fn channel_moments(x: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -63,9 +80,26 @@ impl FusedOps for Flex {
         let moments: Vec<f32> = mean.iter().copied().chain(variance).collect();
         FlexTensor::from_data(TensorData::new(moments, [2, planes.channels]))
     }
+
+    fn depthwise3x3(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        if !all_f32([&x, &weight, &bias]) || x.shape().num_dims() != 4 {
+            return composed::depthwise3x3::<Self>(x, weight, bias);
+        }
+        let width = x.shape()[3];
+        let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
+        let (weight, bias) = (values(&weight), values(&bias));
+        map_planes(&x, |c, out, xs| {
+            out.fill(bias[c]);
+            depthwise_plane(out, xs, width, &taps(weight, c, false));
+        })
+    }
 }
 
-impl FusedGradients for Flex {
+impl FastGradients for Flex {
     fn affine_elu_backward(
         x: FloatTensor<Self>,
         scale: FloatTensor<Self>,
@@ -115,27 +149,156 @@ impl FusedGradients for Flex {
         if !all_f32([&x, &moments, &grad]) {
             return composed::channel_moments_backward::<Self>(x, moments, grad);
         }
-        let planes = Planes::of(&x);
+        let c = x.shape()[1];
+        let count = (x.shape().num_elements() / c) as f32;
         let (x, moments, grad) = (contiguous(x), contiguous(moments), contiguous(grad));
-        let (xs, moments, grad) = (values(&x), values(&moments), values(&grad));
-        let c = planes.channels;
+        let (moments, grad) = (values(&moments), values(&grad));
         let (mean, grad_mean, grad_var) = (&moments[..c], &grad[..c], &grad[c..]);
-        let inverse_count = (1.0 / planes.count()) as f32;
+        map_planes(&x, |ch, dx, xs| {
+            let (a, b) = (grad_mean[ch] / count, 2.0 * grad_var[ch] / count);
+            channel_moments_backward_plane(dx, xs, mean[ch], a, b);
+        })
+    }
+
+    fn depthwise3x3_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3] {
+        if !all_f32([&x, &weight, &grad]) || x.shape().num_dims() != 4 {
+            return composed::depthwise3x3_backward::<Self>(x, weight, grad);
+        }
+        let planes = Planes::of(&x);
+        let width = x.shape()[3];
+        let (x, weight, grad) = (contiguous(x), contiguous(weight), contiguous(grad));
+        let (xs, taps_all, grads) = (values(&x), values(&weight), values(&grad));
         let mut x_grad = vec![0.0f32; xs.len()];
-        x_grad
+        // The input gradient is the output gradient correlated with the flipped kernel; the
+        // weight gradient, nine correlations of the output gradient with shifted inputs.
+        let partial: Vec<[f64; 10]> = x_grad
             .par_chunks_mut(planes.len)
             .zip(xs.par_chunks(planes.len))
+            .zip(grads.par_chunks(planes.len))
             .enumerate()
-            .for_each(|(plane, (dx, xs))| {
-                let ch = plane % c;
-                let (a, b) = (
-                    grad_mean[ch] * inverse_count,
-                    2.0 * grad_var[ch] * inverse_count,
+            .map(|(plane, ((dx, xs), gs))| {
+                depthwise_plane(
+                    dx,
+                    gs,
+                    width,
+                    &taps(taps_all, plane % planes.channels, true),
                 );
-                channel_moments_backward_plane(dx, xs, mean[ch], a, b);
-            });
-        tensor(x_grad, &x)
+                depthwise_weight_plane(gs, xs, width)
+            })
+            .collect();
+        let mut weight_grad = vec![0.0f64; planes.channels * 9];
+        let mut bias_grad = vec![0.0f64; planes.channels];
+        for (plane, sums) in partial.iter().enumerate() {
+            let c = plane % planes.channels;
+            for (total, v) in weight_grad[c * 9..c * 9 + 9].iter_mut().zip(&sums[..9]) {
+                *total += v;
+            }
+            bias_grad[c] += sums[9];
+        }
+        let as_f32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect::<Vec<f32>>();
+        [
+            tensor(x_grad, &x),
+            tensor(as_f32(weight_grad), &weight),
+            FlexTensor::from_data(TensorData::new(as_f32(bias_grad), [planes.channels])),
+        ]
     }
+}
+
+/// Channel `c`'s nine taps, row by row, from a `[c, 1, 3, 3]` weight; `flipped` turns the
+/// kernel by 180 degrees (the input gradient's kernel).
+fn taps(weight: &[f32], c: usize, flipped: bool) -> [f32; 9] {
+    let mut taps = [0.0; 9];
+    taps.copy_from_slice(&weight[c * 9..c * 9 + 9]);
+    if flipped {
+        taps.reverse();
+    }
+    taps
+}
+
+wide_kernel! {
+    /// Adds the 3x3 correlation of plane `xs` (rows of `width`) with `taps`, zero-padded, to
+    /// `out`: row by row, each tap one shifted multiply-add over the row.
+    fn depthwise_plane(out: &mut [f32], xs: &[f32], width: usize, taps: &[f32; 9]) {
+        let height = xs.len() / width;
+        for (i, row) in out.chunks_exact_mut(width).enumerate() {
+            for dy in 0..3 {
+                let Some(r) = (i + dy).checked_sub(1).filter(|&r| r < height) else {
+                    continue;
+                };
+                let src = &xs[r * width..(r + 1) * width];
+                let (left, centre, right) = (taps[dy * 3], taps[dy * 3 + 1], taps[dy * 3 + 2]);
+                for (o, &v) in row.iter_mut().zip(src) {
+                    *o += centre * v;
+                }
+                for (o, &v) in row[1..].iter_mut().zip(src) {
+                    *o += left * v;
+                }
+                for (o, &v) in row.iter_mut().zip(&src[1..]) {
+                    *o += right * v;
+                }
+            }
+        }
+    }
+}
+
+wide_kernel! {
+    /// One plane's share of the depthwise weight gradient (nine sums: the output gradient
+    /// `gs` times the input shifted by each tap) and of the bias gradient (the tenth).
+    fn depthwise_weight_plane(gs: &[f32], xs: &[f32], width: usize) -> [f64; 10] {
+        let height = xs.len() / width;
+        let mut sums = [0.0f64; 10];
+        for (i, g) in gs.chunks_exact(width).enumerate() {
+            for dy in 0..3 {
+                let Some(r) = (i + dy).checked_sub(1).filter(|&r| r < height) else {
+                    continue;
+                };
+                let src = &xs[r * width..(r + 1) * width];
+                sums[dy * 3] += dot(&g[1..], src);
+                sums[dy * 3 + 1] += dot(g, src);
+                sums[dy * 3 + 2] += dot(g, &src[1..]);
+            }
+            sums[9] += sum(g, |v| v);
+        }
+        sums
+    }
+}
+
+/// `sum a[i] b[i]` over the shorter length, in [`LANES`] partial sums.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut lanes = [0.0f32; LANES];
+    let (mut ca, mut cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..LANES {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(&x, &y)| (x * y) as f64)
+        .sum();
+    lanes_total(&lanes) + tail
+}
+
+/// A new tensor of `x`'s shape (contiguous f32), each plane written in parallel by
+/// `f(channel, plane out, plane of x)`.
+fn map_planes(x: &FlexTensor, f: impl Fn(usize, &mut [f32], &[f32]) + Sync) -> FlexTensor {
+    let planes = Planes::of(x);
+    let xs = values(x);
+    let mut out = vec![0.0f32; xs.len()];
+    out.par_chunks_mut(planes.len)
+        .zip(xs.par_chunks(planes.len))
+        .enumerate()
+        .for_each(|(plane, (out, xs))| f(plane % planes.channels, out, xs));
+    tensor(out, x)
 }
 
 /// How a `[n, c, ...]` tensor splits into contiguous planes.
@@ -173,30 +336,6 @@ impl Planes {
         }
         totals
     }
-}
-
-/// Defines a kernel twice, for the x86-64 baseline (SSE2, 4 lanes) and for AVX2 (8 lanes),
-/// and picks the wider one at run time where the CPU has it.
-macro_rules! wide_kernel {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
-        $(#[$doc])*
-        fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[inline(always)]
-            fn generic($($arg: $ty),*) $(-> $ret)? $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2")]
-                fn avx2($($arg: $ty),*) $(-> $ret)? {
-                    generic($($arg),*)
-                }
-                if std::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has the feature `avx2` was compiled for.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            generic($($arg),*)
-        }
-    };
 }
 
 wide_kernel! {
