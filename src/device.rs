@@ -35,13 +35,12 @@ pub struct ComputeDevice {
 }
 
 impl ComputeDevice {
-    /// The network configuration that runs fastest here: the fast formulations (fused
-    /// BatchNorm + ELU kernels, 1x1 convolutions as matrix products) and Burn's grouped
-    /// depthwise convolution. `stegnet bench` on a 2-core AVX-512 CPU (flex): 1.27 s per
-    /// training step and 4.2 s per megapixel, against 2.36 s and 9.0 s with Burn's plain
-    /// modules. The nine-shifted-multiply-adds depthwise variant was slower than the
-    /// grouped convolution when last measured (4.93 s against 4.74 s per step, plain path,
-    /// on an older 2-core machine).
+    /// The network configuration that runs fastest here: the custom CPU kernels (fused
+    /// BatchNorm + ELU, depthwise convolution) and 1x1 convolutions as matrix products; on
+    /// wgpu the same operations fall back to Burn's. `stegnet bench --runs 5` on a 2-core
+    /// AVX-512 CPU (flex): 0.79 s per training step and 4.2 s per megapixel, against 2.22 s
+    /// and 8.7 s with Burn's plain modules (`--plain`). The nine-shifted-multiply-adds
+    /// depthwise variant was slower than the grouped convolution when last measured.
     pub fn network_config(&self) -> crate::model::StegNetConfig {
         crate::model::StegNetConfig::new()
     }
