@@ -38,8 +38,9 @@ pub struct StegNetConfig {
     /// The fast formulations: each block head's BatchNorm + ELU as the fused operations of
     /// [`super::kernels`] (dedicated CPU kernels), and the 1x1 convolutions as batched matrix
     /// products (whose gradients are plain matrix products too). `false` runs Burn's
-    /// BatchNorm, ELU and convolution modules throughout. Same weights; the results agree
-    /// within float rounding, forward and backward.
+    /// BatchNorm, ELU and 1x1 convolution modules ([`StegNetConfig::plain`] also Burn's
+    /// depthwise convolution). Same weights; the results agree within float rounding,
+    /// forward and backward.
     #[config(default = true)]
     pub fast: bool,
 }

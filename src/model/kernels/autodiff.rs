@@ -1,4 +1,4 @@
-//! The fused operations on the autodiff backend: each is one graph node whose backward step
+//! The custom operations on the autodiff backend: each is one graph node whose backward step
 //! calls the inner backend's [`FastGradients`].
 
 use burn::backend::Backend;

@@ -1,4 +1,4 @@
-//! Dedicated `flex` (CPU) kernels for the fused operations: one pass over the activation per
+//! Dedicated `flex` (CPU) kernels for the custom operations: one pass over the activation per
 //! operation and direction, planes (one image's one channel) spread over the cores with
 //! rayon, inner loops written so that the compiler vectorises them (a branch-free `exp`).
 
