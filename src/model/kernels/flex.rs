@@ -63,21 +63,14 @@ impl FastOps for Flex {
         let x = contiguous(x);
         let xs = values(&x);
         let sums: Vec<f64> = xs.par_chunks(planes.len).map(plane_sum).collect();
-        let mean: Vec<f32> = planes
-            .per_channel(&sums)
-            .iter()
-            .map(|s| (s / planes.count()) as f32)
-            .collect();
+        let mean = planes.per_channel(&sums, planes.count());
         let squares: Vec<f64> = xs
             .par_chunks(planes.len)
             .enumerate()
             .map(|(plane, p)| plane_squares(p, mean[plane % planes.channels]))
             .collect();
-        let variance = planes
-            .per_channel(&squares)
-            .into_iter()
-            .map(|s| (s / planes.count()) as f32);
-        let moments: Vec<f32> = mean.iter().copied().chain(variance).collect();
+        let variance = planes.per_channel(&squares, planes.count());
+        let moments = [mean, variance].concat();
         FlexTensor::from_data(TensorData::new(moments, [2, planes.channels]))
     }
 
@@ -130,14 +123,10 @@ impl FastGradients for Flex {
             })
             .collect();
         let (scale_sums, shift_sums): (Vec<f64>, Vec<f64>) = partial.into_iter().unzip();
-        let per_channel = |sums: &[f64]| {
-            let values = planes.per_channel(sums).iter().map(|&v| v as f32).collect();
-            FlexTensor::from_data(TensorData::new::<f32, _>(values, [planes.channels]))
-        };
         [
             tensor(x_grad, &x),
-            per_channel(&scale_sums),
-            per_channel(&shift_sums),
+            vector(planes.per_channel(&scale_sums, 1.0)),
+            vector(planes.per_channel(&shift_sums, 1.0)),
         ]
     }
 
@@ -150,7 +139,7 @@ impl FastGradients for Flex {
             return composed::channel_moments_backward::<Self>(x, moments, grad);
         }
         let c = x.shape()[1];
-        let count = (x.shape().num_elements() / c) as f32;
+        let count = Planes::of(&x).count() as f32;
         let (x, moments, grad) = (contiguous(x), contiguous(moments), contiguous(grad));
         let (moments, grad) = (values(&moments), values(&grad));
         let (mean, grad_mean, grad_var) = (&moments[..c], &grad[..c], &grad[c..]);
@@ -191,19 +180,18 @@ impl FastGradients for Flex {
             })
             .collect();
         let mut weight_grad = vec![0.0f64; planes.channels * 9];
-        let mut bias_grad = vec![0.0f64; planes.channels];
         for (plane, sums) in partial.iter().enumerate() {
             let c = plane % planes.channels;
             for (total, v) in weight_grad[c * 9..c * 9 + 9].iter_mut().zip(&sums[..9]) {
                 *total += v;
             }
-            bias_grad[c] += sums[9];
         }
-        let as_f32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect::<Vec<f32>>();
+        let weight_grad = weight_grad.into_iter().map(|v| v as f32).collect();
+        let bias_sums: Vec<f64> = partial.iter().map(|sums| sums[9]).collect();
         [
             tensor(x_grad, &x),
-            tensor(as_f32(weight_grad), &weight),
-            FlexTensor::from_data(TensorData::new(as_f32(bias_grad), [planes.channels])),
+            tensor(weight_grad, &weight),
+            vector(planes.per_channel(&bias_sums, 1.0)),
         ]
     }
 }
@@ -328,13 +316,13 @@ impl Planes {
         (self.total / self.channels * self.len) as f64
     }
 
-    /// Adds per-plane figures up per channel.
-    fn per_channel(&self, per_plane: &[f64]) -> Vec<f64> {
+    /// Adds per-plane figures up per channel and divides the totals by `divisor`.
+    fn per_channel(&self, per_plane: &[f64], divisor: f64) -> Vec<f32> {
         let mut totals = vec![0.0; self.channels];
         for (plane, v) in per_plane.iter().enumerate() {
             totals[plane % self.channels] += v;
         }
-        totals
+        totals.into_iter().map(|t| (t / divisor) as f32).collect()
     }
 }
 
@@ -443,7 +431,7 @@ fn elu_derivative(y: f32, alpha: f32) -> f32 {
 /// over it vectorise. Cephes' `expf`: `x = k ln 2 + r`, a degree-6 polynomial in `r`, `2^k`
 /// put in the exponent bits. Below -87 it returns `e^-87`.
 #[inline(always)]
-pub fn exp_nonpositive(x: f32) -> f32 {
+fn exp_nonpositive(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split in two so that `k * LN2_HI` is exact.
     const LN2_HI: f32 = 0.693_359_4;
@@ -479,6 +467,12 @@ fn contiguous(t: FlexTensor) -> FlexTensor {
 fn values(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>()
         .expect("a contiguous f32 tensor (see `contiguous`)")
+}
+
+/// A one-dimensional tensor (per-channel figures).
+fn vector(values: Vec<f32>) -> FlexTensor {
+    let len = values.len();
+    FlexTensor::from_data(TensorData::new(values, [len]))
 }
 
 /// A new tensor of `like`'s shape holding `values`.
