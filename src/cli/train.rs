@@ -46,6 +46,10 @@ pub struct TrainArgs {
     pub every: u64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Keep a moving average of the weights with this decay (e.g. 0.998, about the last 500
+    /// steps); it is what is validated and saved. Without it, the last step's weights.
+    #[arg(long, value_name = "DECAY", value_parser = average_decay)]
+    pub ema: Option<f64>,
     /// Where the trained weights go.
     #[arg(long, value_name = "FILE", default_value = "stegnet-trained.bpk")]
     pub out: PathBuf,
@@ -83,6 +87,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         seed: args.seed,
         validate_every: args.every.max(1),
         checkpoint_every: args.every.max(1),
+        average_decay: args.ema,
         ..TrainConfig::default()
     };
     let setup = TrainSetup {
@@ -114,6 +119,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--ema`: a decay in [0, 1).
+fn average_decay(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(decay) if (0.0..1.0).contains(&decay) => Ok(decay),
+        _ => Err(format!(
+            "{text} is not a decay between 0 and 1 (e.g. 0.998)"
+        )),
+    }
 }
 
 /// Shows the trainer's events: a progress bar on a terminal, lines otherwise.

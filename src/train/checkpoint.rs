@@ -1,5 +1,6 @@
-//! Training checkpoints: model, optimiser state, step and settings in one file, written
-//! atomically so that killing the process at any moment never leaves a corrupt checkpoint.
+//! Training checkpoints: model, optimiser state, step and settings in one file (and the
+//! moving average of the weights when the run keeps one), written atomically so that
+//! killing the process at any moment never leaves a corrupt checkpoint.
 
 use std::io::Write;
 use std::path::Path;
@@ -28,12 +29,14 @@ pub struct CheckpointHeader {
     pub elapsed_seconds: f64,
 }
 
-/// Writes a checkpoint: header, model weights (a regular weights file) and optimiser state.
+/// Writes a checkpoint: header, model weights (a regular weights file), optimiser state and,
+/// if given, the averaged weights (another weights file).
 pub fn save(
     path: &Path,
     header: &CheckpointHeader,
     model: &StegNet,
     optimizer: &ModuleOptimizer,
+    average: Option<StegNet>,
 ) -> Result<()> {
     let info = ModelInfo {
         trained_steps: header.step,
@@ -45,10 +48,18 @@ pub fn save(
     let optimizer_bytes = optimizer
         .into_bytes()
         .map_err(|e| anyhow::anyhow!("cannot serialise the optimiser state: {e}"))?;
+    let average_bytes = match average {
+        Some(average) => weights::to_bytes(average, &info)?,
+        None => Vec::new(),
+    };
     let header_bytes = serde_json::to_vec(header)?;
     write_atomically(path, |file| {
         file.write_all(MAGIC)?;
-        for part in [&header_bytes[..], &model_bytes[..], &optimizer_bytes[..]] {
+        let mut parts = vec![&header_bytes[..], &model_bytes[..], &optimizer_bytes[..]];
+        if !average_bytes.is_empty() {
+            parts.push(&average_bytes[..]);
+        }
+        for part in parts {
             file.write_all(&(part.len() as u64).to_le_bytes())?;
             file.write_all(part)?;
         }
@@ -62,18 +73,25 @@ pub struct Checkpoint {
     pub header: CheckpointHeader,
     pub model: StegNet,
     pub optimizer: ModuleOptimizer,
+    /// The moving average of the weights, on the inference device, if the run keeps one.
+    pub average: Option<StegNet>,
 }
 
-/// The three parts of a checkpoint file (header, model, optimiser state), checked.
-fn parts(path: &Path, bytes: &[u8]) -> Result<[Vec<u8>; 3]> {
+/// The parts of a checkpoint file (header, model, optimiser state, and the averaged weights
+/// if there are any), checked.
+fn parts(path: &Path, bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
     let damaged =
         |what: &str| anyhow::anyhow!("{} is not a complete checkpoint: {what}", path.display());
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         bail!("{} is not a StegNet training checkpoint", path.display());
     }
     let mut rest = &bytes[MAGIC.len()..];
-    let mut parts: [Vec<u8>; 3] = Default::default();
-    for (part, name) in parts.iter_mut().zip(["header", "model", "optimiser state"]) {
+    let mut parts = Vec::new();
+    for name in ["header", "model", "optimiser state", "averaged weights"] {
+        // The averaged weights are optional: a file may end before them.
+        if name == "averaged weights" && rest.is_empty() {
+            break;
+        }
         if rest.len() < 8 {
             return Err(damaged(name));
         }
@@ -82,13 +100,13 @@ fn parts(path: &Path, bytes: &[u8]) -> Result<[Vec<u8>; 3]> {
         if rest.len() < len {
             return Err(damaged(name));
         }
-        *part = rest[..len].to_vec();
+        parts.push(rest[..len].to_vec());
         rest = &rest[len..];
     }
     Ok(parts)
 }
 
-fn read_parts(path: &Path) -> Result<(CheckpointHeader, [Vec<u8>; 3])> {
+fn read_parts(path: &Path) -> Result<(CheckpointHeader, Vec<Vec<u8>>)> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
     let parts = parts(path, &bytes)?;
@@ -103,15 +121,26 @@ pub fn read_header(path: &Path) -> Result<CheckpointHeader> {
     read_parts(path).map(|(header, _)| header)
 }
 
-/// Reads a checkpoint onto `device` (an autodiff device, to go on training).
+/// Reads a checkpoint: the model onto `device` (an autodiff device, to go on training), the
+/// averaged weights onto the device beneath it.
 pub fn load(
     path: &Path,
     device: &Device,
     network: &StegNetConfig,
     fresh_optimizer: ModuleOptimizer,
 ) -> Result<Checkpoint> {
-    let (header, [_, model, optimizer]) = read_parts(path)?;
-    let (model, _) = weights::from_bytes_with(model, &path.display().to_string(), device, network)?;
+    let (header, mut parts) = read_parts(path)?;
+    let name = path.display().to_string();
+    let average = match parts.len() {
+        4 => {
+            let bytes = parts.pop().expect("four parts");
+            Some(weights::from_bytes_with(bytes, &name, &device.clone().inner(), network)?.0)
+        }
+        _ => None,
+    };
+    let optimizer = parts.pop().expect("three parts");
+    let model = parts.pop().expect("three parts");
+    let (model, _) = weights::from_bytes_with(model, &name, device, network)?;
     let optimizer = fresh_optimizer
         .from_bytes(Bytes::from_bytes_vec(optimizer))
         .map_err(|e| anyhow::anyhow!("{}: optimiser state: {e}", path.display()))?;
@@ -119,5 +148,6 @@ pub fn load(
         header,
         model,
         optimizer,
+        average,
     })
 }

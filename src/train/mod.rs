@@ -1,8 +1,9 @@
 //! Training StegNet: data ([`data`]), the loss ([`loss`]), the training loop with its event
-//! channel ([`trainer`]), checkpoints ([`checkpoint`]) and BatchNorm calibration
-//! ([`calibrate`]). The command line and the app drive
+//! channel ([`trainer`]), checkpoints ([`checkpoint`]), the moving average of the weights
+//! ([`average`]) and BatchNorm calibration ([`calibrate`]). The command line and the app drive
 //! the same loop; neither touches its insides.
 
+pub mod average;
 pub mod calibrate;
 pub mod checkpoint;
 pub mod data;
@@ -45,6 +46,10 @@ pub struct TrainConfig {
     pub val_pairs: usize,
     /// Side of the validation centre crops.
     pub val_size: u32,
+    /// Keep an exponential moving average of the weights with this decay (e.g. 0.998) and
+    /// validate and save it instead of the last iterate; `None` saves the last iterate.
+    #[serde(default)]
+    pub average_decay: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -61,6 +66,7 @@ impl Default for TrainConfig {
             checkpoint_every: 100,
             val_pairs: 8,
             val_size: 128,
+            average_decay: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use burn::prelude::*;
 use image::RgbImage;
 
 use super::TrainConfig;
+use super::average::WeightAverage;
 use super::checkpoint::{self, CheckpointHeader};
 use super::data::{Batch, Loader, PhotoSet};
 use super::loss::{LossParts, LossValues, quantize_straight_through};
@@ -226,16 +227,21 @@ impl ValidationSet {
         Ok(Self { pairs: list })
     }
 
-    fn evaluate(&self, model: &StegNet, device: &Device, step: u64) -> (ValidationReport, Preview) {
-        let inference = model.valid();
+    /// The figures of `inference` (an inference model) on the pairs.
+    fn evaluate(
+        &self,
+        inference: &StegNet,
+        device: &Device,
+        step: u64,
+    ) -> (ValidationReport, Preview) {
         let mut sums = [0.0f64; 4];
         let mut preview = None;
         for (cover, hidden) in &self.pairs {
             let tiling = Tiling::default();
             let embedded =
-                pipeline::embed(&inference, device, cover, hidden, tiling, &mut NoProgress)
+                pipeline::embed(inference, device, cover, hidden, tiling, &mut NoProgress)
                     .expect("not cancellable");
-            let decoded = pipeline::reveal(&inference, device, &embedded, tiling, &mut NoProgress)
+            let decoded = pipeline::reveal(inference, device, &embedded, tiling, &mut NoProgress)
                 .expect("not cancellable");
             sums[0] += metrics::cover_changing_rate(cover, &embedded);
             sums[1] += metrics::mean_abs_diff(hidden, &decoded);
@@ -297,27 +303,39 @@ pub fn train(
     control: &TrainControl,
 ) -> Result<TrainOutcome> {
     let autodiff = setup.device.clone().autodiff();
-    let (mut model, mut optimizer, mut config, first_step, earlier_seconds) = match &setup.resume {
-        Some(path) => {
-            let saved = checkpoint::load(path, &autodiff, &setup.network, optimizer())?;
-            let mut config = saved.header.config.clone();
-            config.steps = setup.config.steps.max(config.steps);
-            (
-                saved.model,
-                saved.optimizer,
-                config,
-                saved.header.step,
-                saved.header.elapsed_seconds,
-            )
-        }
-        None => {
-            autodiff.seed(setup.config.seed);
-            let model = match &setup.init {
-                Some(source) => weights::load_with(source, &autodiff, &setup.network)?.0,
-                None => setup.network.init(&autodiff),
-            };
-            (model, optimizer(), setup.config.clone(), 0, 0.0)
-        }
+    let (mut model, mut optimizer, mut config, first_step, earlier_seconds, saved_average) =
+        match &setup.resume {
+            Some(path) => {
+                let saved = checkpoint::load(path, &autodiff, &setup.network, optimizer())?;
+                let mut config = saved.header.config.clone();
+                config.steps = setup.config.steps.max(config.steps);
+                (
+                    saved.model,
+                    saved.optimizer,
+                    config,
+                    saved.header.step,
+                    saved.header.elapsed_seconds,
+                    saved.average,
+                )
+            }
+            None => {
+                autodiff.seed(setup.config.seed);
+                let model = match &setup.init {
+                    Some(source) => weights::load_with(source, &autodiff, &setup.network)?.0,
+                    None => setup.network.init(&autodiff),
+                };
+                (model, optimizer(), setup.config.clone(), 0, 0.0, None)
+            }
+        };
+    // The average goes on from the checkpoint's, or starts at the first weights.
+    let mut average = config
+        .average_decay
+        .map(|decay| WeightAverage::new(decay, saved_average.as_ref().unwrap_or(&model.valid())));
+    // What is validated, checkpointed as the average and saved: the averaged weights if the
+    // run keeps them, else the last iterate.
+    let inference_model = |model: &StegNet, average: &Option<WeightAverage>| match average {
+        Some(average) => average.apply(model.valid()),
+        None => model.valid(),
     };
     config.steps = config.steps.max(first_step);
     let (train_photos, mut val_photos) = photo_sets(&setup)?;
@@ -339,13 +357,18 @@ pub fn train(
     let started = Instant::now();
     let mut smoothed_step_seconds: Option<f64> = None;
     let mut step = first_step;
-    let save_checkpoint = |model: &StegNet, optimizer: &ModuleOptimizer, step: u64| -> Result<()> {
+    let save_checkpoint = |model: &StegNet,
+                           optimizer: &ModuleOptimizer,
+                           average: &Option<WeightAverage>,
+                           step: u64|
+     -> Result<()> {
         let header = CheckpointHeader {
             step,
             config: config.clone(),
             elapsed_seconds: earlier_seconds + started.elapsed().as_secs_f64(),
         };
-        checkpoint::save(&setup.checkpoint, &header, model, optimizer)?;
+        let averaged = average.as_ref().map(|_| inference_model(model, average));
+        checkpoint::save(&setup.checkpoint, &header, model, optimizer, averaged)?;
         let _ = events.send(TrainEvent::Checkpoint {
             step,
             path: setup.checkpoint.clone(),
@@ -363,6 +386,10 @@ pub fn train(
         let (next, loss) = train_step(model, &mut optimizer, &batch, lr, &autodiff);
         model = next;
         step += 1;
+        if let Some(average) = &mut average {
+            // `valid()` folds the step's running-statistics update in.
+            average.update(&model.valid());
+        }
         let seconds = step_start.elapsed().as_secs_f64();
         let smoothed = smoothed_step_seconds.map_or(seconds, |s| 0.9 * s + 0.1 * seconds);
         smoothed_step_seconds = Some(smoothed);
@@ -375,23 +402,28 @@ pub fn train(
             eta_seconds: smoothed * (config.steps - step) as f64,
         }));
         if step % config.validate_every == 0 || step == config.steps {
-            let (report, preview) = validation.evaluate(&model, &setup.device, step);
+            let (report, preview) =
+                validation.evaluate(&inference_model(&model, &average), &setup.device, step);
             let _ = events.send(TrainEvent::Validation(report));
             let _ = events.send(TrainEvent::Preview(Box::new(preview)));
         }
         if step % config.checkpoint_every == 0 && step < config.steps {
-            save_checkpoint(&model, &optimizer, step)?;
+            save_checkpoint(&model, &optimizer, &average, step)?;
         }
     }
-    save_checkpoint(&model, &optimizer, step)?;
+    save_checkpoint(&model, &optimizer, &average, step)?;
+    let averaged = match config.average_decay {
+        Some(decay) => format!(", weights averaged (decay {decay})"),
+        None => String::new(),
+    };
     let info = ModelInfo {
         trained_steps: step,
         note: format!(
-            "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}",
+            "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}{averaged}",
             config.batch, config.crop, config.crop, config.lr, config.schedule, config.seed
         ),
     };
-    weights::save(model.valid(), &info, &setup.out)?;
+    weights::save(inference_model(&model, &average), &info, &setup.out)?;
     let _ = events.send(TrainEvent::Finished {
         step,
         weights: setup.out.clone(),

@@ -7,7 +7,9 @@ use burn::prelude::*;
 use image::{Rgb, RgbImage};
 use stegnet::device;
 use stegnet::model::{ModelSource, weights};
+use stegnet::train::average::WeightAverage;
 use stegnet::train::calibrate::{Calibration, calibrate_batch_norm};
+use stegnet::train::checkpoint;
 use stegnet::train::data::{PhotoSet, Rng, make_batch};
 use stegnet::train::loss::{LossParts, quantize_straight_through};
 use stegnet::train::trainer::{self, TrainControl, TrainEvent, TrainSetup};
@@ -26,6 +28,11 @@ fn photo_folder(dir: &Path, count: u32) {
 }
 
 fn setup(dir: &Path, steps: u64, resume: bool) -> TrainSetup {
+    averaged_setup(dir, steps, resume, None)
+}
+
+/// [`setup`], keeping a moving average of the weights with `average_decay`.
+fn averaged_setup(dir: &Path, steps: u64, resume: bool, average_decay: Option<f64>) -> TrainSetup {
     let config = TrainConfig {
         steps,
         batch: 2,
@@ -38,10 +45,14 @@ fn setup(dir: &Path, steps: u64, resume: bool) -> TrainSetup {
         checkpoint_every: 2,
         val_pairs: 2,
         val_size: 16,
+        average_decay,
     };
     TrainSetup {
         checkpoint: dir.join("run.ckpt"),
         resume: resume.then(|| dir.join("run.ckpt")),
+        // From fixed weights: a fresh initialisation draws from the device's random generator,
+        // which every test running alongside shares, so two runs could start apart.
+        init: Some(ModelSource::BuiltIn),
         cache_bytes: 1 << 24,
         ..TrainSetup::new(
             config,
@@ -132,32 +143,38 @@ fn calibration_changes_only_the_batchnorm_statistics_and_is_repeatable() {
     );
 }
 
-#[test]
-fn resuming_gives_exactly_the_same_weights_as_one_run() {
+/// Trains 6 steps in one go in one folder, 3 + resume + 3 in another, checks that the saved
+/// weights are identical and returns the events of all three runs and the second folder.
+fn train_in_one_go_and_resumed(average_decay: Option<f64>) -> (Vec<TrainEvent>, tempfile::TempDir) {
     let one = tempfile::tempdir().unwrap();
     let two = tempfile::tempdir().unwrap();
     for dir in [&one, &two] {
         std::fs::create_dir(dir.path().join("photos")).unwrap();
         photo_folder(&dir.path().join("photos"), 6);
     }
+    let run = |dir: &Path, resume: bool| averaged_setup(dir, 6, resume, average_decay);
     let (sender, receiver) = channel();
     let control = TrainControl::default();
-    trainer::train(setup(one.path(), 6, false), &sender, &control).unwrap();
+    trainer::train(run(one.path(), false), &sender, &control).unwrap();
 
     let halfway = TrainControl::default();
     halfway.stop_at(3);
-    let half = trainer::train(setup(two.path(), 6, false), &sender, &halfway).unwrap();
+    let half = trainer::train(run(two.path(), false), &sender, &halfway).unwrap();
     assert_eq!((half.steps_done, half.stopped_early), (3, true));
-    let rest = trainer::train(setup(two.path(), 6, true), &sender, &control).unwrap();
+    let rest = trainer::train(run(two.path(), true), &sender, &control).unwrap();
     assert_eq!((rest.steps_done, rest.stopped_early), (6, false));
     let (a, b) = (trained_tensors(one.path()), trained_tensors(two.path()));
     assert_eq!(a.len(), b.len());
     for ((name, x), (_, y)) in a.iter().zip(&b) {
         assert!(x == y, "{name} differs between one run and a resumed run");
     }
+    (receiver.try_iter().collect(), two)
+}
 
+#[test]
+fn resuming_gives_exactly_the_same_weights_as_one_run() {
+    let (events, _dir) = train_in_one_go_and_resumed(None);
     // The channel saw every kind of event.
-    let events: Vec<TrainEvent> = receiver.try_iter().collect();
     assert!(
         events
             .iter()
@@ -183,6 +200,67 @@ fn resuming_gives_exactly_the_same_weights_as_one_run() {
             .iter()
             .any(|e| matches!(e, TrainEvent::Finished { step: 6, .. }))
     );
+}
+
+#[test]
+fn averaged_weights_are_saved_checkpointed_and_resumed_exactly() {
+    let (_, dir) = train_in_one_go_and_resumed(Some(0.5));
+    let cpu = device::cpu();
+    let saved = checkpoint::load(
+        &dir.path().join("run.ckpt"),
+        &cpu.device.clone().autodiff(),
+        &cpu.network_config(),
+        trainer::optimizer(),
+    )
+    .unwrap();
+    let average = tensors(saved.average.expect("the checkpoint holds the average"));
+    assert_eq!(
+        average,
+        trained_tensors(dir.path()),
+        "the saved weights are the average"
+    );
+    let last_step = tensors(saved.model.valid());
+    assert!(
+        average
+            .iter()
+            .zip(&last_step)
+            .any(|((name, a), (_, b))| !name.contains("running") && a != b),
+        "the average differs from the last step's weights"
+    );
+}
+
+#[test]
+fn the_weight_average_blends_every_tensor() {
+    let cpu = device::cpu();
+    let network = cpu.network_config();
+    let (a, _) = weights::load_with(&ModelSource::BuiltIn, &cpu.device, &network).unwrap();
+    let b = network.init(&cpu.device);
+    let floats = |model| -> Vec<(String, Vec<f32>)> {
+        tensors(model)
+            .into_iter()
+            .map(|(name, bytes)| {
+                let values = bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
+                (name, values)
+            })
+            .collect()
+    };
+    let (fa, fb) = (floats(a.clone()), floats(b.clone()));
+    let mut average = WeightAverage::new(0.25, &a);
+    average.update(&b);
+    let blended = floats(average.apply(network.init(&cpu.device)));
+    assert_eq!(blended.len(), fa.len());
+    let mut differing = 0;
+    for (((name, m), (_, x)), (_, y)) in blended.iter().zip(&fa).zip(&fb) {
+        differing += usize::from(x != y);
+        for ((m, x), y) in m.iter().zip(x).zip(y) {
+            let expected = 0.25 * x + 0.75 * y;
+            assert!((m - expected).abs() <= 1e-6, "{name}: {m} != {expected}");
+        }
+    }
+    assert!(differing > 0, "the two networks differ");
 }
 
 #[test]
