@@ -38,6 +38,10 @@ pub struct TrainForm {
     pub lr: f64,
     /// Validate, preview and checkpoint every this many steps.
     pub every: u64,
+    /// Validate, preview and save the moving average of the weights (steadier, and better)
+    /// rather than the last step's weights.
+    #[serde(default = "yes")]
+    pub average_weights: bool,
     pub device: DeviceChoice,
     /// Go on from this checkpoint instead of starting fresh.
     #[serde(skip)]
@@ -57,6 +61,7 @@ impl Default for TrainForm {
             crop: 32,
             lr: 1e-3,
             every: 25,
+            average_weights: true,
             device: DeviceChoice::Auto,
             resume: None,
         }
@@ -75,9 +80,18 @@ impl TrainForm {
             warmup: (self.steps / 20).min(50),
             validate_every: self.every.max(1),
             checkpoint_every: self.every.max(1),
+            average_decay: match self.average_weights {
+                true => TrainConfig::default().average_decay,
+                false => None,
+            },
             ..TrainConfig::default()
         }
     }
+}
+
+/// Serde's default for settings that are on unless saved off.
+fn yes() -> bool {
+    true
 }
 
 /// The images of the latest preview: the fixed validation pair as the model handles it.
@@ -316,6 +330,7 @@ impl TrainView {
                 self.form.batch = config.batch;
                 self.form.crop = config.crop;
                 self.form.lr = config.lr;
+                self.form.average_weights = config.average_decay.is_some();
                 self.resume_step = Some(header.step);
                 self.form.resume = Some(path);
                 self.error = None;
@@ -445,6 +460,11 @@ impl TrainView {
             ui.add(egui::DragValue::new(&mut self.form.every).range(1..=10_000))
                 .on_hover_text(
                     "Validate, update the preview and write a checkpoint every this many steps.",
+                );
+            ui.checkbox(&mut self.form.average_weights, "Average weights")
+                .on_hover_text(
+                    "Preview, validate and save the moving average of the weights over about \
+                     the last 500 steps: steadier than the last step's weights, and better.",
                 );
             egui::ComboBox::from_label("Device")
                 .selected_text(device_name(self.form.device))

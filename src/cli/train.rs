@@ -46,10 +46,11 @@ pub struct TrainArgs {
     pub every: u64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Keep a moving average of the weights with this decay (e.g. 0.998, about the last 500
-    /// steps); it is what is validated and saved. Without it, the last step's weights.
-    #[arg(long, value_name = "DECAY", value_parser = average_decay)]
-    pub ema: Option<f64>,
+    /// Decay of the moving average of the weights that is validated and saved (0.998: about
+    /// the last 500 steps); 0 saves the last step's weights instead.
+    #[arg(long, value_name = "DECAY", value_parser = average_decay,
+          default_value_t = TrainConfig::default().average_decay.unwrap_or(0.0))]
+    pub ema: f64,
     /// Where the trained weights go.
     #[arg(long, value_name = "FILE", default_value = "stegnet-trained.bpk")]
     pub out: PathBuf,
@@ -87,7 +88,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         seed: args.seed,
         validate_every: args.every.max(1),
         checkpoint_every: args.every.max(1),
-        average_decay: args.ema,
+        average_decay: (args.ema > 0.0).then_some(args.ema),
         ..TrainConfig::default()
     };
     let setup = TrainSetup {

@@ -46,8 +46,9 @@ pub struct TrainConfig {
     pub val_pairs: usize,
     /// Side of the validation centre crops.
     pub val_size: u32,
-    /// Keep an exponential moving average of the weights with this decay (e.g. 0.998) and
-    /// validate and save it instead of the last iterate; `None` saves the last iterate.
+    /// Keep an exponential moving average of the weights with this decay (0.998: about the
+    /// last 500 steps) and validate and save it instead of the last iterate; `None` saves
+    /// the last iterate. Checkpoints of runs from before the average read as `None`.
     #[serde(default)]
     pub average_decay: Option<f64>,
 }
@@ -66,7 +67,7 @@ impl Default for TrainConfig {
             checkpoint_every: 100,
             val_pairs: 8,
             val_size: 128,
-            average_decay: None,
+            average_decay: Some(0.998),
         }
     }
 }

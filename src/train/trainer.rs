@@ -388,7 +388,7 @@ pub fn train(
         step += 1;
         if let Some(average) = &mut average {
             // `valid()` folds the step's running-statistics update in.
-            average.update(&model.valid());
+            average.update(&model.valid(), step);
         }
         let seconds = step_start.elapsed().as_secs_f64();
         let smoothed = smoothed_step_seconds.map_or(seconds, |s| 0.9 * s + 0.1 * seconds);

@@ -490,6 +490,9 @@ fn usage_errors_exit_2() {
         Some(2)
     );
     assert_eq!(stegnet(&["frobnicate"]).status.code(), Some(2));
+    let decay_of_one = stegnet(&["train", "--data", "photos", "--ema", "1"]);
+    assert_eq!(decay_of_one.status.code(), Some(2));
+    assert!(stderr(&decay_of_one).contains("not a decay between 0 and 1"));
     assert_eq!(
         stegnet(&[
             "residual",

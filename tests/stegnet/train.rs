@@ -249,7 +249,7 @@ fn the_weight_average_blends_every_tensor() {
     };
     let (fa, fb) = (floats(a.clone()), floats(b.clone()));
     let mut average = WeightAverage::new(0.25, &a);
-    average.update(&b);
+    average.update(&b, 1000);
     let blended = floats(average.apply(network.init(&cpu.device)));
     assert_eq!(blended.len(), fa.len());
     let mut differing = 0;
