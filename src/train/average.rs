@@ -44,7 +44,8 @@ impl WeightAverage {
         }
     }
 
-    /// `model` with the averaged values in place of its own.
+    /// `model` (an inference model: the values come back untracked) with the averaged
+    /// values in place of its own.
     pub fn apply(&self, model: StegNet) -> StegNet {
         model.map(&mut Writer {
             values: &self.values,
