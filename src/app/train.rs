@@ -25,6 +25,7 @@ const MAX_PLOT_POINTS: usize = 2000;
 
 /// The settings of the next run, as the form shows them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TrainForm {
     /// Folder of training photos.
     pub data: String,
@@ -40,7 +41,6 @@ pub struct TrainForm {
     pub every: u64,
     /// Validate, preview and save the moving average of the weights (steadier, and better)
     /// rather than the last step's weights.
-    #[serde(default = "yes")]
     pub average_weights: bool,
     pub device: DeviceChoice,
     /// Go on from this checkpoint instead of starting fresh.
@@ -80,18 +80,12 @@ impl TrainForm {
             warmup: (self.steps / 20).min(50),
             validate_every: self.every.max(1),
             checkpoint_every: self.every.max(1),
-            average_decay: match self.average_weights {
-                true => TrainConfig::default().average_decay,
-                false => None,
-            },
+            average_decay: TrainConfig::default()
+                .average_decay
+                .filter(|_| self.average_weights),
             ..TrainConfig::default()
         }
     }
-}
-
-/// Serde's default for settings that are on unless saved off.
-fn yes() -> bool {
-    true
 }
 
 /// The images of the latest preview: the fixed validation pair as the model handles it.

@@ -17,6 +17,10 @@ use crate::model::{ModelInfo, StegNet, StegNetConfig, weights};
 
 /// First bytes of a checkpoint file.
 const MAGIC: &[u8; 16] = b"STEGNET-CKPT-v1\n";
+/// The parts of a checkpoint file, in order (each a u64 little-endian length and bytes).
+const PARTS: [&str; 4] = ["header", "model", "optimiser state", "averaged weights"];
+/// How many of [`PARTS`] every checkpoint has; the averaged weights are optional.
+const REQUIRED_PARTS: usize = 3;
 
 /// What a checkpoint holds besides the tensors.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -48,18 +52,14 @@ pub fn save(
     let optimizer_bytes = optimizer
         .into_bytes()
         .map_err(|e| anyhow::anyhow!("cannot serialise the optimiser state: {e}"))?;
-    let average_bytes = match average {
-        Some(average) => weights::to_bytes(average, &info)?,
-        None => Vec::new(),
-    };
+    let average_bytes = average
+        .map(|average| weights::to_bytes(average, &info))
+        .transpose()?;
     let header_bytes = serde_json::to_vec(header)?;
     write_atomically(path, |file| {
         file.write_all(MAGIC)?;
-        let mut parts = vec![&header_bytes[..], &model_bytes[..], &optimizer_bytes[..]];
-        if !average_bytes.is_empty() {
-            parts.push(&average_bytes[..]);
-        }
-        for part in parts {
+        let parts = [&header_bytes[..], &model_bytes[..], &optimizer_bytes[..]];
+        for part in parts.into_iter().chain(average_bytes.as_deref()) {
             file.write_all(&(part.len() as u64).to_le_bytes())?;
             file.write_all(part)?;
         }
@@ -87,9 +87,9 @@ fn parts(path: &Path, bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
     }
     let mut rest = &bytes[MAGIC.len()..];
     let mut parts = Vec::new();
-    for name in ["header", "model", "optimiser state", "averaged weights"] {
-        // The averaged weights are optional: a file may end before them.
-        if name == "averaged weights" && rest.is_empty() {
+    for (index, name) in PARTS.into_iter().enumerate() {
+        // The parts after the required ones are optional: a file may end before them.
+        if index >= REQUIRED_PARTS && rest.is_empty() {
             break;
         }
         if rest.len() < 8 {
@@ -131,15 +131,14 @@ pub fn load(
 ) -> Result<Checkpoint> {
     let (header, mut parts) = read_parts(path)?;
     let name = path.display().to_string();
-    let average = match parts.len() {
-        4 => {
-            let bytes = parts.pop().expect("four parts");
-            Some(weights::from_bytes_with(bytes, &name, &device.clone().inner(), network)?.0)
-        }
-        _ => None,
+    let average = if parts.len() > REQUIRED_PARTS {
+        let bytes = parts.pop().expect("the averaged weights");
+        Some(weights::from_bytes_with(bytes, &name, &device.clone().inner(), network)?.0)
+    } else {
+        None
     };
-    let optimizer = parts.pop().expect("three parts");
-    let model = parts.pop().expect("three parts");
+    let optimizer = parts.pop().expect("the required parts");
+    let model = parts.pop().expect("the required parts");
     let (model, _) = weights::from_bytes_with(model, &name, device, network)?;
     let optimizer = fresh_optimizer
         .from_bytes(Bytes::from_bytes_vec(optimizer))

@@ -328,9 +328,10 @@ pub fn train(
             }
         };
     // The average goes on from the checkpoint's, or starts at the first weights.
-    let mut average = config
-        .average_decay
-        .map(|decay| WeightAverage::new(decay, saved_average.as_ref().unwrap_or(&model.valid())));
+    let mut average = config.average_decay.map(|decay| match &saved_average {
+        Some(saved) => WeightAverage::new(decay, saved),
+        None => WeightAverage::new(decay, &model.valid()),
+    });
     // What is validated, checkpointed as the average and saved: the averaged weights if the
     // run keeps them, else the last iterate.
     let inference_model = |model: &StegNet, average: &Option<WeightAverage>| match average {
@@ -367,7 +368,7 @@ pub fn train(
             config: config.clone(),
             elapsed_seconds: earlier_seconds + started.elapsed().as_secs_f64(),
         };
-        let averaged = average.as_ref().map(|_| inference_model(model, average));
+        let averaged = average.as_ref().map(|average| average.apply(model.valid()));
         checkpoint::save(&setup.checkpoint, &header, model, optimizer, averaged)?;
         let _ = events.send(TrainEvent::Checkpoint {
             step,
