@@ -51,6 +51,10 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DECAY", value_parser = average_decay,
           default_value_t = TrainConfig::default().average_decay.unwrap_or(0.0))]
     pub ema: f64,
+    /// Train only the decoder, on the stego images the embedder makes in inference mode
+    /// (start from trained weights with --init; the embedder is left exactly as it is).
+    #[arg(long)]
+    pub decoder_only: bool,
     /// Where the trained weights go.
     #[arg(long, value_name = "FILE", default_value = "stegnet-trained.bpk")]
     pub out: PathBuf,
@@ -89,6 +93,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         validate_every: args.every.max(1),
         checkpoint_every: args.every.max(1),
         average_decay: (args.ema > 0.0).then_some(args.ema),
+        decoder_only: args.decoder_only,
         ..TrainConfig::default()
     };
     let setup = TrainSetup {

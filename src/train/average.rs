@@ -33,13 +33,15 @@ impl WeightAverage {
     /// Moves the average towards `model`, the weights after `step` steps:
     /// `average = d * average + (1 - d) * model` with `d = min(decay, (1 + step) / (10 + step))`,
     /// so that early in a run from scratch the average does not linger on the first weights.
+    /// Computed as `a + (1 - d) (x - a)`, so a tensor that does not change (a frozen
+    /// embedder) keeps exactly its value.
     pub fn update(&mut self, model: &StegNet, step: u64) {
         let mut reader = Reader(Vec::with_capacity(self.values.len()));
         model.visit(&mut reader);
         let keep = self.decay.min((1 + step) as f32 / (10 + step) as f32);
         for (average, current) in self.values.iter_mut().zip(reader.0) {
             for (a, x) in average.iter_mut().zip(current) {
-                *a = keep * *a + (1.0 - keep) * x;
+                *a += (1.0 - keep) * (x - *a);
             }
         }
     }

@@ -51,6 +51,12 @@ pub struct TrainConfig {
     /// the last iterate. Checkpoints of runs from before the average read as `None`.
     #[serde(default)]
     pub average_decay: Option<f64>,
+    /// Train only the decoder, on the stego images the embedder makes as users run it
+    /// (inference mode, 8-bit): the embedder stays exactly as it is. Jointly trained, the
+    /// decoder only ever sees the embedder's training-mode output (BatchNorm on batch
+    /// statistics), which differs from what a user saves.
+    #[serde(default)]
+    pub decoder_only: bool,
 }
 
 impl Default for TrainConfig {
@@ -68,6 +74,7 @@ impl Default for TrainConfig {
             val_pairs: 8,
             val_size: 128,
             average_decay: Some(0.998),
+            decoder_only: false,
         }
     }
 }

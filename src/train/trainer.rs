@@ -14,7 +14,7 @@ use image::RgbImage;
 
 use super::TrainConfig;
 use super::average::WeightAverage;
-use super::checkpoint::{self, CheckpointHeader};
+use super::checkpoint::{self, CheckpointHeader, StartingWeights};
 use super::data::{Batch, Loader, PhotoSet};
 use super::loss::{LossParts, LossValues, quantize_straight_through};
 use crate::codec;
@@ -187,15 +187,24 @@ pub fn optimizer() -> ModuleOptimizer {
 }
 
 /// One step: forward, the paper's loss on the 8-bit rounded stego image, backward, Adam.
+/// With `decoder_only` the embedder runs frozen, as in inference (BatchNorm on its running
+/// statistics, no gradient), and only the decoder learns.
 pub fn train_step(
     model: StegNet,
     optimizer: &mut ModuleOptimizer,
     batch: &Batch,
     learning_rate: f64,
     device: &Device,
+    decoder_only: bool,
 ) -> (StegNet, LossValues) {
     let (cover, hidden) = batch.tensors(device);
-    let embedded = quantize_straight_through(model.embed(cover.clone(), hidden.clone()));
+    let embedded = if decoder_only {
+        // A frozen copy: `freeze` also switches BatchNorm to its running statistics.
+        let frozen = model.clone().freeze();
+        quantize_straight_through(frozen.embed(cover.clone(), hidden.clone())).detach()
+    } else {
+        quantize_straight_through(model.embed(cover.clone(), hidden.clone()))
+    };
     let decoded = model.reveal(embedded.clone());
     let parts = LossParts::measure(cover, embedded, hidden, decoded);
     let values = parts.values();
@@ -295,6 +304,56 @@ fn photo_sets(setup: &TrainSetup) -> Result<(PhotoSet, PhotoSet)> {
     }
 }
 
+/// Where a run begins: a fresh initialisation, trained weights (`init`) or a checkpoint.
+struct Beginning {
+    model: StegNet,
+    optimizer: ModuleOptimizer,
+    config: TrainConfig,
+    step: u64,
+    elapsed_seconds: f64,
+    /// The checkpoint's moving average of the weights.
+    average: Option<StegNet>,
+    start: Option<StartingWeights>,
+}
+
+fn begin(setup: &TrainSetup, autodiff: &Device) -> Result<Beginning> {
+    if let Some(path) = &setup.resume {
+        let saved = checkpoint::load(path, autodiff, &setup.network, optimizer())?;
+        let mut config = saved.header.config.clone();
+        config.steps = setup.config.steps.max(config.steps);
+        return Ok(Beginning {
+            model: saved.model,
+            optimizer: saved.optimizer,
+            config,
+            step: saved.header.step,
+            elapsed_seconds: saved.header.elapsed_seconds,
+            average: saved.average,
+            start: saved.header.start,
+        });
+    }
+    autodiff.seed(setup.config.seed);
+    let (model, start) = match &setup.init {
+        Some(source) => {
+            let (model, info) = weights::load_with(source, autodiff, &setup.network)?;
+            let start = StartingWeights {
+                trained_steps: info.trained_steps,
+                note: info.note,
+            };
+            (model, Some(start))
+        }
+        None => (setup.network.init(autodiff), None),
+    };
+    Ok(Beginning {
+        model,
+        optimizer: optimizer(),
+        config: setup.config.clone(),
+        step: 0,
+        elapsed_seconds: 0.0,
+        average: None,
+        start,
+    })
+}
+
 /// Runs training to the end or until stopped, reporting on `events` (a closed channel is
 /// not an error: nobody is watching).
 pub fn train(
@@ -303,30 +362,15 @@ pub fn train(
     control: &TrainControl,
 ) -> Result<TrainOutcome> {
     let autodiff = setup.device.clone().autodiff();
-    let (mut model, mut optimizer, mut config, first_step, earlier_seconds, saved_average) =
-        match &setup.resume {
-            Some(path) => {
-                let saved = checkpoint::load(path, &autodiff, &setup.network, optimizer())?;
-                let mut config = saved.header.config.clone();
-                config.steps = setup.config.steps.max(config.steps);
-                (
-                    saved.model,
-                    saved.optimizer,
-                    config,
-                    saved.header.step,
-                    saved.header.elapsed_seconds,
-                    saved.average,
-                )
-            }
-            None => {
-                autodiff.seed(setup.config.seed);
-                let model = match &setup.init {
-                    Some(source) => weights::load_with(source, &autodiff, &setup.network)?.0,
-                    None => setup.network.init(&autodiff),
-                };
-                (model, optimizer(), setup.config.clone(), 0, 0.0, None)
-            }
-        };
+    let Beginning {
+        mut model,
+        mut optimizer,
+        mut config,
+        step: first_step,
+        elapsed_seconds: earlier_seconds,
+        average: saved_average,
+        start,
+    } = begin(&setup, &autodiff)?;
     // The average goes on from the checkpoint's, or starts at the first weights.
     let mut average = config.average_decay.map(|decay| match &saved_average {
         Some(saved) => WeightAverage::new(decay, saved),
@@ -367,6 +411,7 @@ pub fn train(
             step,
             config: config.clone(),
             elapsed_seconds: earlier_seconds + started.elapsed().as_secs_f64(),
+            start: start.clone(),
         };
         let averaged = average.as_ref().map(|average| average.apply(model.valid()));
         checkpoint::save(&setup.checkpoint, &header, model, optimizer, averaged)?;
@@ -384,7 +429,14 @@ pub fn train(
         let batch = loader.next()?;
         let step_start = Instant::now();
         let lr = config.learning_rate(step);
-        let (next, loss) = train_step(model, &mut optimizer, &batch, lr, &autodiff);
+        let (next, loss) = train_step(
+            model,
+            &mut optimizer,
+            &batch,
+            lr,
+            &autodiff,
+            config.decoder_only,
+        );
         model = next;
         step += 1;
         if let Some(average) = &mut average {
@@ -417,12 +469,24 @@ pub fn train(
         Some(decay) => format!(", weights averaged (decay {decay})"),
         None => String::new(),
     };
-    let info = ModelInfo {
-        trained_steps: step,
-        note: format!(
-            "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}{averaged}",
-            config.batch, config.crop, config.crop, config.lr, config.schedule, config.seed
-        ),
+    let networks = if config.decoder_only {
+        ", decoder only"
+    } else {
+        ""
+    };
+    let run = format!(
+        "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}{averaged}{networks}",
+        config.batch, config.crop, config.crop, config.lr, config.schedule, config.seed
+    );
+    let info = match &start {
+        Some(start) => ModelInfo {
+            trained_steps: start.trained_steps + step,
+            note: format!("{}; then {run}", start.note),
+        },
+        None => ModelInfo {
+            trained_steps: step,
+            note: run,
+        },
     };
     weights::save(inference_model(&model, &average), &info, &setup.out)?;
     let _ = events.send(TrainEvent::Finished {

@@ -46,6 +46,7 @@ fn averaged_setup(dir: &Path, steps: u64, resume: bool, average_decay: Option<f6
         val_pairs: 2,
         val_size: 16,
         average_decay,
+        decoder_only: false,
     };
     TrainSetup {
         checkpoint: dir.join("run.ckpt"),
@@ -173,7 +174,18 @@ fn train_in_one_go_and_resumed(average_decay: Option<f64>) -> (Vec<TrainEvent>, 
 
 #[test]
 fn resuming_gives_exactly_the_same_weights_as_one_run() {
-    let (events, _dir) = train_in_one_go_and_resumed(None);
+    let (events, dir) = train_in_one_go_and_resumed(None);
+    // Started from the built-in weights, the weights count its steps too, across the resume.
+    let cpu = device::cpu();
+    let (_, built_in) = weights::load(&ModelSource::BuiltIn, &cpu.device).unwrap();
+    let (_, info) =
+        weights::load(&ModelSource::File(dir.path().join("out.bpk")), &cpu.device).unwrap();
+    assert_eq!(info.trained_steps, built_in.trained_steps + 6);
+    assert!(
+        info.note.starts_with(&built_in.note) && info.note.contains("trained 6 steps"),
+        "{}",
+        info.note
+    );
     // The channel saw every kind of event.
     assert!(
         events
@@ -257,10 +269,42 @@ fn the_weight_average_blends_every_tensor() {
         differing += usize::from(x != y);
         for ((m, x), y) in m.iter().zip(x).zip(y) {
             let expected = 0.25 * x + 0.75 * y;
-            assert!((m - expected).abs() <= 1e-6, "{name}: {m} != {expected}");
+            let tolerance = 1e-6 * (1.0 + expected.abs());
+            assert!(
+                (m - expected).abs() <= tolerance,
+                "{name}: {m} != {expected}"
+            );
         }
     }
     assert!(differing > 0, "the two networks differ");
+}
+
+#[test]
+fn decoder_only_training_leaves_the_embedder_exactly_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("photos")).unwrap();
+    photo_folder(&dir.path().join("photos"), 4);
+    // With the weights averaged too: the average of an unchanging tensor is that tensor.
+    let mut run = averaged_setup(dir.path(), 3, false, Some(0.9));
+    run.config.decoder_only = true;
+    let (sender, _receiver) = channel();
+    trainer::train(run, &sender, &TrainControl::default()).unwrap();
+    let cpu = device::cpu();
+    let (before, _) = weights::load(&ModelSource::BuiltIn, &cpu.device).unwrap();
+    let (before, after) = (tensors(before), trained_tensors(dir.path()));
+    assert_eq!(before.len(), after.len());
+    let (mut embedder, mut decoder_changed) = (0, 0);
+    for ((name, a), (other, b)) in before.iter().zip(&after) {
+        assert_eq!(name, other);
+        if name.starts_with("embedder") {
+            assert!(a == b, "{name} changed");
+            embedder += 1;
+        } else if a != b {
+            decoder_changed += 1;
+        }
+    }
+    assert!(embedder > 0, "the embedder's tensors were compared");
+    assert!(decoder_changed > 0, "the decoder learned");
 }
 
 #[test]
