@@ -87,7 +87,7 @@ pub fn run(
     let mut step_seconds = Vec::new();
     for run in 0..=runs {
         let start = Instant::now();
-        let (next, _) = train_step(model, &mut adam, &sample, 1e-4, &autodiff, false);
+        let (next, _) = train_step(model, &mut adam, &sample, 1e-4, &autodiff);
         model = next;
         if run > 0 {
             step_seconds.push(start.elapsed().as_secs_f64());

@@ -14,7 +14,7 @@ use crate::eval::{self, EvalReport, Figures};
 use crate::fsutil::check_output;
 use crate::model::ModelSource;
 use crate::train::trainer::{self, TrainControl, TrainEvent, TrainSetup};
-use crate::train::{Schedule, TrainConfig};
+use crate::train::{Schedule, TrainConfig, Tuning};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -51,10 +51,12 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DECAY", value_parser = average_decay,
           default_value_t = TrainConfig::default().average_decay.unwrap_or(0.0))]
     pub ema: f64,
-    /// Train only the decoder, on the stego images the embedder makes in inference mode
-    /// (start from trained weights with --init; the embedder is left exactly as it is).
-    #[arg(long)]
-    pub decoder_only: bool,
+    /// What learns: both networks as in the paper (joint); both, with the embedder running
+    /// as in inference (inference-embedder); or only the decoder, on the stego images the
+    /// embedder makes in inference mode (decoder-only). The last two fine-tune trained
+    /// weights (--init).
+    #[arg(long, value_enum, default_value_t = Tuning::Joint)]
+    pub tuning: Tuning,
     /// Where the trained weights go.
     #[arg(long, value_name = "FILE", default_value = "stegnet-trained.bpk")]
     pub out: PathBuf,
@@ -93,7 +95,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         validate_every: args.every.max(1),
         checkpoint_every: args.every.max(1),
         average_decay: (args.ema > 0.0).then_some(args.ema),
-        decoder_only: args.decoder_only,
+        tuning: args.tuning,
         ..TrainConfig::default()
     };
     let setup = TrainSetup {

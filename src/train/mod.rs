@@ -10,7 +10,10 @@ pub mod data;
 pub mod loss;
 pub mod trainer;
 
+use burn::module::Module;
 use serde::{Deserialize, Serialize};
+
+use crate::model::StegNet;
 
 /// How the learning rate moves over the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -51,12 +54,42 @@ pub struct TrainConfig {
     /// the last iterate. Checkpoints of runs from before the average read as `None`.
     #[serde(default)]
     pub average_decay: Option<f64>,
-    /// Train only the decoder, on the stego images the embedder makes as users run it
-    /// (inference mode, 8-bit): the embedder stays exactly as it is. Jointly trained, the
-    /// decoder only ever sees the embedder's training-mode output (BatchNorm on batch
-    /// statistics), which differs from what a user saves.
+    /// What learns, and how the embedder runs meanwhile.
     #[serde(default)]
-    pub decoder_only: bool,
+    pub tuning: Tuning,
+}
+
+/// Which networks learn, and whether the embedder runs as in training or as in inference.
+/// Trained jointly (the paper's way) both networks run BatchNorm on the batch's statistics,
+/// so the decoder never sees the stego image a user saves (the embedder on its running
+/// statistics, 8-bit). The other two fine-tune trained weights towards what users get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+pub enum Tuning {
+    /// Both networks, BatchNorm on batch statistics.
+    #[default]
+    Joint,
+    /// Both networks learn, but the embedder runs as in inference: BatchNorm on its running
+    /// statistics, which stay as they are (for trained weights only).
+    InferenceEmbedder,
+    /// Only the decoder learns, on the embedder's inference-mode output; the embedder stays
+    /// exactly as it is.
+    DecoderOnly,
+}
+
+impl Tuning {
+    /// Prepares `model` (on the training device) for this tuning; called at the start of
+    /// every run, resumed or not (the modes live in the module, not in saved weights).
+    pub fn prepare(self, mut model: StegNet) -> StegNet {
+        match self {
+            Tuning::Joint => {}
+            // `freeze` switches BatchNorm to its running statistics (and off gradients).
+            Tuning::InferenceEmbedder => {
+                model.embedder = model.embedder.freeze().set_require_grad(true)
+            }
+            Tuning::DecoderOnly => model.embedder = model.embedder.freeze(),
+        }
+        model
+    }
 }
 
 impl Default for TrainConfig {
@@ -74,7 +107,7 @@ impl Default for TrainConfig {
             val_pairs: 8,
             val_size: 128,
             average_decay: Some(0.998),
-            decoder_only: false,
+            tuning: Tuning::Joint,
         }
     }
 }

@@ -12,11 +12,11 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use image::RgbImage;
 
-use super::TrainConfig;
 use super::average::WeightAverage;
 use super::checkpoint::{self, CheckpointHeader, StartingWeights};
 use super::data::{Batch, Loader, PhotoSet};
 use super::loss::{LossParts, LossValues, quantize_straight_through};
+use super::{TrainConfig, Tuning};
 use crate::codec;
 use crate::device::ComputeDevice;
 use crate::eval::centre_crop;
@@ -187,24 +187,15 @@ pub fn optimizer() -> ModuleOptimizer {
 }
 
 /// One step: forward, the paper's loss on the 8-bit rounded stego image, backward, Adam.
-/// With `decoder_only` the embedder runs frozen, as in inference (BatchNorm on its running
-/// statistics, no gradient), and only the decoder learns.
 pub fn train_step(
     model: StegNet,
     optimizer: &mut ModuleOptimizer,
     batch: &Batch,
     learning_rate: f64,
     device: &Device,
-    decoder_only: bool,
 ) -> (StegNet, LossValues) {
     let (cover, hidden) = batch.tensors(device);
-    let embedded = if decoder_only {
-        // A frozen copy: `freeze` also switches BatchNorm to its running statistics.
-        let frozen = model.clone().freeze();
-        quantize_straight_through(frozen.embed(cover.clone(), hidden.clone())).detach()
-    } else {
-        quantize_straight_through(model.embed(cover.clone(), hidden.clone()))
-    };
+    let embedded = quantize_straight_through(model.embed(cover.clone(), hidden.clone()));
     let decoded = model.reveal(embedded.clone());
     let parts = LossParts::measure(cover, embedded, hidden, decoded);
     let values = parts.values();
@@ -371,6 +362,7 @@ pub fn train(
         average: saved_average,
         start,
     } = begin(&setup, &autodiff)?;
+    model = config.tuning.prepare(model);
     // The average goes on from the checkpoint's, or starts at the first weights.
     let mut average = config.average_decay.map(|decay| match &saved_average {
         Some(saved) => WeightAverage::new(decay, saved),
@@ -429,14 +421,7 @@ pub fn train(
         let batch = loader.next()?;
         let step_start = Instant::now();
         let lr = config.learning_rate(step);
-        let (next, loss) = train_step(
-            model,
-            &mut optimizer,
-            &batch,
-            lr,
-            &autodiff,
-            config.decoder_only,
-        );
+        let (next, loss) = train_step(model, &mut optimizer, &batch, lr, &autodiff);
         model = next;
         step += 1;
         if let Some(average) = &mut average {
@@ -469,10 +454,10 @@ pub fn train(
         Some(decay) => format!(", weights averaged (decay {decay})"),
         None => String::new(),
     };
-    let networks = if config.decoder_only {
-        ", decoder only"
-    } else {
-        ""
+    let networks = match config.tuning {
+        Tuning::Joint => "",
+        Tuning::InferenceEmbedder => ", embedder in inference mode",
+        Tuning::DecoderOnly => ", decoder only",
     };
     let run = format!(
         "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}{averaged}{networks}",

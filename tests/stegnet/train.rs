@@ -13,7 +13,7 @@ use stegnet::train::checkpoint;
 use stegnet::train::data::{PhotoSet, Rng, make_batch};
 use stegnet::train::loss::{LossParts, quantize_straight_through};
 use stegnet::train::trainer::{self, TrainControl, TrainEvent, TrainSetup};
-use stegnet::train::{Schedule, TrainConfig};
+use stegnet::train::{Schedule, TrainConfig, Tuning};
 
 /// A folder of small generated "photos" with some structure.
 fn photo_folder(dir: &Path, count: u32) {
@@ -46,7 +46,7 @@ fn averaged_setup(dir: &Path, steps: u64, resume: bool, average_decay: Option<f6
         val_pairs: 2,
         val_size: 16,
         average_decay,
-        decoder_only: false,
+        tuning: Tuning::Joint,
     };
     TrainSetup {
         checkpoint: dir.join("run.ckpt"),
@@ -279,32 +279,77 @@ fn the_weight_average_blends_every_tensor() {
     assert!(differing > 0, "the two networks differ");
 }
 
-#[test]
-fn decoder_only_training_leaves_the_embedder_exactly_as_it_was() {
+/// A tensor's name and its bytes before and after training.
+type Change = (String, Vec<u8>, Vec<u8>);
+
+/// Trains 3 steps from the built-in weights with `tuning` and returns every tensor before and
+/// after, by name.
+fn tensors_before_and_after(tuning: Tuning) -> Vec<Change> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("photos")).unwrap();
     photo_folder(&dir.path().join("photos"), 4);
     // With the weights averaged too: the average of an unchanging tensor is that tensor.
     let mut run = averaged_setup(dir.path(), 3, false, Some(0.9));
-    run.config.decoder_only = true;
+    run.config.tuning = tuning;
     let (sender, _receiver) = channel();
     trainer::train(run, &sender, &TrainControl::default()).unwrap();
-    let cpu = device::cpu();
-    let (before, _) = weights::load(&ModelSource::BuiltIn, &cpu.device).unwrap();
+    let (before, _) = weights::load(&ModelSource::BuiltIn, &device::cpu().device).unwrap();
     let (before, after) = (tensors(before), trained_tensors(dir.path()));
     assert_eq!(before.len(), after.len());
-    let (mut embedder, mut decoder_changed) = (0, 0);
-    for ((name, a), (other, b)) in before.iter().zip(&after) {
-        assert_eq!(name, other);
-        if name.starts_with("embedder") {
-            assert!(a == b, "{name} changed");
-            embedder += 1;
-        } else if a != b {
-            decoder_changed += 1;
-        }
+    before
+        .into_iter()
+        .zip(after)
+        .map(|((name, a), (other, b))| {
+            assert_eq!(name, other);
+            (name, a, b)
+        })
+        .collect()
+}
+
+/// Asserts that `changes` holds tensors that `kept` picks, all of them unchanged, and that
+/// some tensor that `learns` picks changed.
+fn assert_kept_and_learned(
+    changes: &[Change],
+    kept: impl Fn(&str) -> bool,
+    learns: impl Fn(&str) -> bool,
+) {
+    let mut kept_count = 0;
+    for (name, a, b) in changes.iter().filter(|(name, _, _)| kept(name)) {
+        assert!(a == b, "{name} changed");
+        kept_count += 1;
     }
-    assert!(embedder > 0, "the embedder's tensors were compared");
-    assert!(decoder_changed > 0, "the decoder learned");
+    assert!(kept_count > 0, "no tensor was meant to stay");
+    assert!(
+        changes.iter().any(|(name, a, b)| learns(name) && a != b),
+        "nothing learned"
+    );
+}
+
+#[test]
+fn decoder_only_training_leaves_the_embedder_exactly_as_it_was() {
+    assert_kept_and_learned(
+        &tensors_before_and_after(Tuning::DecoderOnly),
+        |name| name.starts_with("embedder"),
+        |name| name.starts_with("decoder"),
+    );
+}
+
+#[test]
+fn an_inference_mode_embedder_learns_but_keeps_its_statistics() {
+    let changes = tensors_before_and_after(Tuning::InferenceEmbedder);
+    let statistics = |name: &str| name.contains("running");
+    // The embedder learns, its BatchNorm statistics stay.
+    assert_kept_and_learned(
+        &changes,
+        |name| name.starts_with("embedder") && statistics(name),
+        |name| name.starts_with("embedder") && !statistics(name),
+    );
+    // The decoder still trains on batch statistics, which move its running ones.
+    assert!(
+        changes
+            .iter()
+            .any(|(name, a, b)| name.starts_with("decoder") && statistics(name) && a != b)
+    );
 }
 
 #[test]
