@@ -51,10 +51,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DECAY", value_parser = average_decay,
           default_value_t = TrainConfig::default().average_decay.unwrap_or(0.0))]
     pub ema: f64,
-    /// What learns: both networks as in the paper (joint); both, with the embedder running
-    /// as in inference (inference-embedder); or only the decoder, on the stego images the
-    /// embedder makes in inference mode (decoder-only). The last two fine-tune trained
-    /// weights (--init).
+    /// What learns: both networks as in the paper (joint), or only the decoder's weights,
+    /// with both networks running as in inference, on the stego images users save
+    /// (decoder-only: fine-tunes trained weights given with --init).
     #[arg(long, value_enum, default_value_t = Tuning::Joint)]
     pub tuning: Tuning,
     /// Where the trained weights go.

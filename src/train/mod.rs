@@ -59,20 +59,17 @@ pub struct TrainConfig {
     pub tuning: Tuning,
 }
 
-/// Which networks learn, and whether the embedder runs as in training or as in inference.
-/// Trained jointly (the paper's way) both networks run BatchNorm on the batch's statistics,
-/// so the decoder never sees the stego image a user saves (the embedder on its running
-/// statistics, 8-bit). The other two fine-tune trained weights towards what users get.
+/// Which networks learn, and how. Trained jointly (the paper's way) both networks run
+/// BatchNorm on the batch's statistics, so the decoder never sees the stego image a user
+/// saves (the embedder on its running statistics, 8-bit) and never runs as a user runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 pub enum Tuning {
     /// Both networks, BatchNorm on batch statistics.
     #[default]
     Joint,
-    /// Both networks learn, but the embedder runs as in inference: BatchNorm on its running
-    /// statistics, which stay as they are (for trained weights only).
-    InferenceEmbedder,
-    /// Only the decoder learns, on the embedder's inference-mode output; the embedder stays
-    /// exactly as it is.
+    /// Fine-tunes trained weights: only the decoder's weights learn, and both networks run
+    /// exactly as in inference (BatchNorm on running statistics, which stay as they are), so
+    /// the decoder learns on the stego images users save. The embedder stays as it is.
     DecoderOnly,
 }
 
@@ -80,13 +77,10 @@ impl Tuning {
     /// Prepares `model` (on the training device) for this tuning; called at the start of
     /// every run, resumed or not (the modes live in the module, not in saved weights).
     pub fn prepare(self, mut model: StegNet) -> StegNet {
-        match self {
-            Tuning::Joint => {}
+        if self == Tuning::DecoderOnly {
             // `freeze` switches BatchNorm to its running statistics (and off gradients).
-            Tuning::InferenceEmbedder => {
-                model.embedder = model.embedder.freeze().set_require_grad(true)
-            }
-            Tuning::DecoderOnly => model.embedder = model.embedder.freeze(),
+            model.embedder = model.embedder.freeze();
+            model.decoder = model.decoder.freeze().set_require_grad(true);
         }
         model
     }

@@ -456,8 +456,7 @@ pub fn train(
     };
     let networks = match config.tuning {
         Tuning::Joint => "",
-        Tuning::InferenceEmbedder => ", embedder in inference mode",
-        Tuning::DecoderOnly => ", decoder only",
+        Tuning::DecoderOnly => ", decoder only (inference mode)",
     };
     let run = format!(
         "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}{averaged}{networks}",
