@@ -54,7 +54,7 @@ pub struct TrainConfig {
     /// the last iterate. Checkpoints of runs from before the average read as `None`.
     #[serde(default)]
     pub average_decay: Option<f64>,
-    /// What learns, and how the embedder runs meanwhile.
+    /// What learns, and whether the networks run as in training or as in inference.
     #[serde(default)]
     pub tuning: Tuning,
 }
