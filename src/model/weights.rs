@@ -52,7 +52,7 @@ impl std::fmt::Display for ModelSource {
 }
 
 /// What a weights file says about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ModelInfo {
     /// Optimisation steps the weights have seen; 0 means untrained.
     pub trained_steps: u64,

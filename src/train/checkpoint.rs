@@ -31,17 +31,10 @@ pub struct CheckpointHeader {
     pub config: TrainConfig,
     /// Wall time spent training so far, in seconds.
     pub elapsed_seconds: f64,
-    /// What the run started from, when it started from trained weights (`--init`).
+    /// How the weights the run started from (`--init`) describe themselves: the run's own
+    /// weights then count those steps too, and say how they were made.
     #[serde(default)]
-    pub start: Option<StartingWeights>,
-}
-
-/// The weights a run started from, as their file described them: the run's own weights then
-/// count those steps too, and say how they were made.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StartingWeights {
-    pub trained_steps: u64,
-    pub note: String,
+    pub start: Option<ModelInfo>,
 }
 
 /// Writes a checkpoint: header, model weights (a regular weights file), optimiser state and,

@@ -13,7 +13,7 @@ use burn::prelude::*;
 use image::RgbImage;
 
 use super::average::WeightAverage;
-use super::checkpoint::{self, CheckpointHeader, StartingWeights};
+use super::checkpoint::{self, CheckpointHeader};
 use super::data::{Batch, Loader, PhotoSet};
 use super::loss::{LossParts, LossValues, quantize_straight_through};
 use super::{TrainConfig, Tuning};
@@ -304,7 +304,7 @@ struct Beginning {
     elapsed_seconds: f64,
     /// The checkpoint's moving average of the weights.
     average: Option<StegNet>,
-    start: Option<StartingWeights>,
+    start: Option<ModelInfo>,
 }
 
 fn begin(setup: &TrainSetup, autodiff: &Device) -> Result<Beginning> {
@@ -326,11 +326,7 @@ fn begin(setup: &TrainSetup, autodiff: &Device) -> Result<Beginning> {
     let (model, start) = match &setup.init {
         Some(source) => {
             let (model, info) = weights::load_with(source, autodiff, &setup.network)?;
-            let start = StartingWeights {
-                trained_steps: info.trained_steps,
-                note: info.note,
-            };
-            (model, Some(start))
+            (model, Some(info))
         }
         None => (setup.network.init(autodiff), None),
     };
