@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Joint training on a lent GPU machine (a remote x86-64 box with an NVIDIA GPU, no Rust
+# toolchain, and a 64 MiB limit on what travels with the working tree). Two steps:
+#
+#   scripts/gpu-train.sh pack    # here, after `cargo build --release` and
+#                                # scripts/fetch-photos.sh: writes .dev/stegnet.xz (the
+#                                # stripped release binary, compressed) and .dev/photos/
+#                                # (the photos with their long side reduced to 512, as the
+#                                # trainer's cache reduces them anyway; needs python3-pil)
+#   scripts/gpu-train.sh run     # there, with .dev/ (and a Vulkan loader) carried: the runs
+#                                # below side by side on the one GPU, each stopped with
+#                                # SIGINT after $T seconds (default 430) so that it writes
+#                                # its checkpoint and averaged weights into $OUT (default
+#                                # /tmp/out); logs go to $OUT/run.log and $OUT/logs.tgz.
+#
+# Each run starts from the shipped weights with a constant learning rate (the time, not the
+# step count, ends it) and the default moving average. If wgpu finds no hardware adapter,
+# one CPU run takes the GPU runs' place. Session 6 ran exactly this on an H200 (see
+# assets/MODEL.md): about 33, 57 and 90 pairs/s for the three runs together.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+pack="$root/.dev"
+# name, then its own arguments
+runs=("a --batch 32 --lr 1e-4 --seed 61"
+      "b --batch 64 --lr 2e-4 --seed 62"
+      "c --batch 128 --lr 3e-4 --seed 63")
+
+pack() {
+  mkdir -p "$pack"
+  strip -o "$pack/stegnet" "$root/target/release/stegnet"
+  xz -T0 -6 -f "$pack/stegnet"
+  python3 - "$root/data/photos" "$pack/photos" <<'EOF'
+import pathlib, sys
+from PIL import Image
+source, target = map(pathlib.Path, sys.argv[1:])
+for path in sorted(source.rglob("*")):
+    if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp", ".bmp"):
+        continue
+    image = Image.open(path).convert("RGB")
+    scale = 512 / max(image.size)
+    if scale < 1:
+        image = image.resize([max(1, round(side * scale)) for side in image.size], Image.BILINEAR)
+    out = (target / path.relative_to(source)).with_suffix(".jpg")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out, quality=95)
+EOF
+  du -sh "$pack"/*
+}
+
+run() {
+  local out="${OUT:-/tmp/out}" logs=/tmp/stegnet-logs seconds="${T:-430}" device=gpu
+  mkdir -p "$out" "$logs" "${XDG_RUNTIME_DIR:=/tmp/xdg}"
+  export XDG_RUNTIME_DIR
+  exec > >(tee "$out/run.log") 2>&1
+  date
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
+  # Only the NVIDIA driver, so that a software adapter (lavapipe) is never picked.
+  local icd
+  icd=$(ls /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json \
+    /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd*.json 2>/dev/null | head -1 || true)
+  [ -n "$icd" ] && export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
+  xz -dc "$pack/stegnet.xz" > /tmp/stegnet && chmod +x /tmp/stegnet
+
+  train() { # name, then its own arguments
+    local name=$1; shift
+    timeout -k 40 -s INT "$seconds" /tmp/stegnet train --data "$pack/photos/train" \
+      --val "$pack/photos/val" --init "$root/assets/stegnet.bpk" --schedule constant \
+      --steps 1000000 --crop 64 --warmup 100 --every 500 --device "$device" \
+      --out "$out/$name.bpk" --checkpoint "$out/$name.ckpt" "$@" > "$logs/$name.log" 2>&1 \
+      || true
+    echo "run $name stopped at $(date +%T)"
+  }
+
+  local pids="" first=${runs[0]%% *}
+  # shellcheck disable=SC2086  # each run's arguments are split on purpose
+  train ${runs[0]} & pids=$!
+  for _ in $(seq 60); do grep -q '^device:' "$logs/$first.log" 2>/dev/null && break; sleep 1; done
+  if ! grep -q '^device: GPU' "$logs/$first.log" || grep -q 'software' "$logs/$first.log"; then
+    echo "no hardware GPU: one run on the CPU instead"
+    pkill -KILL -f "/tmp/stegnet train" || true
+    wait $pids || true
+    rm -f "$out/$first".* "$logs/$first.log"
+    device=cpu
+    train cpu --batch 16 --lr 1e-4 --seed 61 & pids=$!
+  else
+    for spec in "${runs[@]:1}"; do
+      sleep 1
+      # shellcheck disable=SC2086
+      train $spec & pids="$pids $!"
+    done
+  fi
+  # shellcheck disable=SC2086
+  while kill -0 $pids 2>/dev/null; do
+    sleep 10
+    echo "== $(date +%T) GPU $(nvidia-smi --query-gpu=utilization.gpu,memory.used \
+      --format=csv,noheader 2>/dev/null || echo -)"
+    for log in "$logs"/*.log; do echo "$(basename "$log" .log): $(grep '^step' "$log" | tail -1)"; done
+  done
+  # shellcheck disable=SC2086
+  wait $pids
+  for log in "$logs"/*.log; do echo "== $log"; grep -v '^step' "$log" | tail -8; done
+  tar czf "$out/logs.tgz" -C "$(dirname "$logs")" "$(basename "$logs")"
+  ls -la "$out"
+}
+
+case "${1:-}" in
+  pack) pack ;;
+  run) run ;;
+  *) echo "usage: $0 pack|run" >&2; exit 2 ;;
+esac
