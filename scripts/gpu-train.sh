@@ -7,6 +7,11 @@
 #                                # stripped release binary, compressed) and .dev/photos/
 #                                # (the photos with their long side reduced to 512, as the
 #                                # trainer's cache reduces them anyway; needs python3-pil)
+#   scripts/gpu-train.sh bench   # there: `stegnet bench` (training step of 32 pairs of 64x64,
+#                                # embed + reveal of 1024x1024) on the CPU and the GPU, with
+#                                # the default network, --plain and --depthwise shifted;
+#                                # printed, and kept for the logs of a `run` that follows
+#                                # ($BENCH replaces those bench arguments)
 #   scripts/gpu-train.sh run     # there, with .dev/ (and a Vulkan loader) carried: the runs
 #                                # below side by side on the one GPU, each stopped with
 #                                # SIGINT after $T seconds (default 430) so that it writes
@@ -15,8 +20,8 @@
 #
 # Each run starts from the shipped weights with a constant learning rate (the time, not the
 # step count, ends it) and the default moving average. If wgpu finds no hardware adapter,
-# one CPU run takes the GPU runs' place. Session 6 ran exactly this on an H200 (see
-# assets/MODEL.md): about 33, 57 and 90 pairs/s for the three runs together.
+# one CPU run takes the GPU runs' place. Session 6 ran these three runs on an H200 (see
+# assets/MODEL.md): about 33, 57 and 90 pairs/s, side by side.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pack="$root/.dev"
@@ -47,19 +52,38 @@ EOF
   du -sh "$pack"/*
 }
 
-run() {
-  local out="${OUT:-/tmp/out}" logs=/tmp/stegnet-logs seconds="${T:-430}" device=gpu
+out="${OUT:-/tmp/out}"
+logs=/tmp/stegnet-logs
+
+# The binary unpacked, and only the NVIDIA Vulkan driver visible (never a software adapter).
+prepare() {
   mkdir -p "$out" "$logs" "${XDG_RUNTIME_DIR:=/tmp/xdg}"
   export XDG_RUNTIME_DIR
-  exec > >(tee "$out/run.log") 2>&1
   date
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
-  # Only the NVIDIA driver, so that a software adapter (lavapipe) is never picked.
   local icd
   icd=$(ls /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json \
     /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd*.json 2>/dev/null | head -1 || true)
   [ -n "$icd" ] && export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
-  xz -dc "$pack/stegnet.xz" > /tmp/stegnet && chmod +x /tmp/stegnet
+  [ -x /tmp/stegnet ] || { xz -dc "$pack/stegnet.xz" > /tmp/stegnet && chmod +x /tmp/stegnet; }
+}
+
+bench() {
+  prepare
+  local variant
+  for variant in "" "--plain" "--depthwise shifted"; do
+    echo "== stegnet bench ${variant:-(default network)}"
+    # shellcheck disable=SC2086  # a variant is zero, one or two arguments
+    timeout 300 /tmp/stegnet bench ${BENCH:---runs 5 --batch 32 --crop 64 --side 1024} $variant 2>&1 \
+      | grep -v '^measuring' || true
+  done | tee -a "$logs/bench.txt"
+}
+
+run() {
+  local seconds="${T:-430}" device=gpu
+  mkdir -p "$out"
+  exec > >(tee -a "$out/run.log") 2>&1
+  prepare
 
   train() { # name, then its own arguments
     local name=$1; shift
@@ -105,6 +129,7 @@ run() {
 
 case "${1:-}" in
   pack) pack ;;
+  bench) bench ;;
   run) run ;;
-  *) echo "usage: $0 pack|run" >&2; exit 2 ;;
+  *) echo "usage: $0 pack|bench|run" >&2; exit 2 ;;
 esac
