@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Joint training on a lent GPU machine (a remote x86-64 box with an NVIDIA GPU, no Rust
-# toolchain, and a 64 MiB limit on what travels with the working tree). Two steps:
+# toolchain, and a 64 MiB limit on what travels with the working tree). Three commands:
 #
 #   scripts/gpu-train.sh pack    # here, after `cargo build --release` and
 #                                # scripts/fetch-photos.sh: writes .dev/stegnet.xz (the
@@ -65,7 +65,7 @@ prepare() {
   icd=$(ls /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json \
     /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd*.json 2>/dev/null | head -1 || true)
   [ -n "$icd" ] && export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
-  [ -x /tmp/stegnet ] || { xz -dc "$pack/stegnet.xz" > /tmp/stegnet && chmod +x /tmp/stegnet; }
+  xz -dc "$pack/stegnet.xz" > /tmp/stegnet && chmod +x /tmp/stegnet
 }
 
 bench() {
@@ -113,8 +113,7 @@ run() {
       train $spec & pids="$pids $!"
     done
   fi
-  # shellcheck disable=SC2086
-  while kill -0 $pids 2>/dev/null; do
+  while pgrep -f "/tmp/stegnet train" > /dev/null; do
     sleep 10
     echo "== $(date +%T) GPU $(nvidia-smi --query-gpu=utilization.gpu,memory.used \
       --format=csv,noheader 2>/dev/null || echo -)"
