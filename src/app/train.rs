@@ -14,11 +14,12 @@ use super::image_view::Textures;
 use super::studio::{Picture, residual};
 use super::worker::{Job, take_finished};
 use crate::device::{self, DeviceChoice};
+use crate::model::ModelSource;
 use crate::train::checkpoint;
 use crate::train::trainer::{
     self, Preview, StepReport, TrainControl, TrainEvent, TrainOutcome, TrainSetup, ValidationReport,
 };
-use crate::train::{Schedule, TrainConfig};
+use crate::train::{Schedule, TrainConfig, Tuning};
 
 /// The most points drawn per curve; longer histories are thinned evenly.
 const MAX_PLOT_POINTS: usize = 2000;
@@ -43,9 +44,23 @@ pub struct TrainForm {
     /// rather than the last step's weights.
     pub average_weights: bool,
     pub device: DeviceChoice,
+    /// The weights a new run starts from (a resumed run has its checkpoint's).
+    pub start: StartFrom,
+    /// What learns: both networks, or only the decoder of trained weights.
+    pub tuning: Tuning,
     /// Go on from this checkpoint instead of starting fresh.
     #[serde(skip)]
     pub resume: Option<PathBuf>,
+}
+
+/// The weights a new run starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum StartFrom {
+    /// A freshly initialised network: the network learning from nothing.
+    #[default]
+    Fresh,
+    /// The built-in model, to fine-tune it.
+    BuiltIn,
 }
 
 impl Default for TrainForm {
@@ -63,6 +78,8 @@ impl Default for TrainForm {
             every: 25,
             average_weights: true,
             device: DeviceChoice::Auto,
+            start: StartFrom::Fresh,
+            tuning: Tuning::Joint,
             resume: None,
         }
     }
@@ -83,8 +100,14 @@ impl TrainForm {
             average_decay: TrainConfig::default()
                 .average_decay
                 .filter(|_| self.average_weights),
+            tuning: self.tuning,
             ..TrainConfig::default()
         }
+    }
+
+    /// The trained weights a new run starts from, if any.
+    pub fn init(&self) -> Option<ModelSource> {
+        (self.start == StartFrom::BuiltIn).then_some(ModelSource::BuiltIn)
     }
 }
 
@@ -148,10 +171,16 @@ impl TrainRun {
         if let Some(val) = val.as_ref().filter(|v| !v.is_dir()) {
             bail!("{} is not a folder", val.display());
         }
+        if form.resume.is_none() && form.tuning == Tuning::DecoderOnly && form.init().is_none() {
+            bail!(
+                "only the decoder of trained weights can be tuned: start from the built-in model"
+            );
+        }
         let folder = crate::fsutil::new_folder(&form.runs_folder, "run")?;
         let config = form.config();
         let choice = form.device;
         let resume = form.resume.clone();
+        let init = form.init();
         let out = folder.join("weights.bpk");
         let control = Arc::new(TrainControl::default());
         let (sender, events) = channel();
@@ -161,6 +190,7 @@ impl TrainRun {
             let setup = TrainSetup {
                 val,
                 resume,
+                init,
                 ..TrainSetup::new(config, data, out, compute)
             };
             trainer::train(setup, &sender, &worker_control)
@@ -325,6 +355,7 @@ impl TrainView {
                 self.form.crop = config.crop;
                 self.form.lr = config.lr;
                 self.form.average_weights = config.average_decay.is_some();
+                self.form.tuning = config.tuning;
                 self.resume_step = Some(header.step);
                 self.form.resume = Some(path);
                 self.error = None;
@@ -412,7 +443,7 @@ impl TrainView {
                         ui.label(format!("{} (step {step})", path.display()));
                     }
                     _ => {
-                        ui.weak("nothing: a fresh network");
+                        ui.weak("nothing: a new run");
                     }
                 }
                 ui.horizontal(|ui| {
@@ -427,6 +458,42 @@ impl TrainView {
                         self.form.resume = None;
                         self.resume_step = None;
                     }
+                });
+                ui.end_row();
+                // A resumed run has its checkpoint's weights and mode.
+                let fresh_run = self.form.resume.is_none();
+                ui.label("Start from");
+                ui.add_enabled_ui(fresh_run, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut self.form.start, StartFrom::Fresh, "a fresh network")
+                            .on_hover_text("Random weights: watch the network learn from nothing.");
+                        ui.radio_value(
+                            &mut self.form.start,
+                            StartFrom::BuiltIn,
+                            "the built-in model",
+                        )
+                        .on_hover_text(
+                            "Fine-tune the shipped model (a small learning rate, e.g. 1e-4, \
+                                 keeps what it learned).",
+                        );
+                    });
+                });
+                ui.end_row();
+                ui.label("What learns");
+                ui.add_enabled_ui(fresh_run, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut self.form.tuning, Tuning::Joint, "both networks")
+                            .on_hover_text("Embedder and decoder together, as in the paper.");
+                        ui.radio_value(
+                            &mut self.form.tuning,
+                            Tuning::DecoderOnly,
+                            "the decoder only",
+                        )
+                        .on_hover_text(
+                            "Trained weights only: the embedder stays as it is and the \
+                                 decoder learns on the stego images users save.",
+                        );
+                    });
                 });
                 ui.end_row();
             });

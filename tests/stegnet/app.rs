@@ -337,6 +337,54 @@ fn run(app: &StudioApp) -> &stegnet::app::train::TrainRun {
 }
 
 #[test]
+fn the_train_view_fine_tunes_the_built_in_decoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for i in 0..4 {
+        photo(&photos, &format!("p{i}.png"), 40 + 4 * i, 36 + 3 * i, i);
+    }
+    let mut harness = harness();
+    settle(&mut harness);
+    harness.state_mut().settings.tab = Tab::Train;
+    {
+        let form = &mut harness.state_mut().train.form;
+        form.runs_folder = dir.path().join("runs");
+        form.data = photos.display().to_string();
+        form.steps = 2;
+        form.batch = 2;
+        form.crop = 16;
+        form.every = 1;
+        form.device = DeviceChoice::Cpu;
+    }
+    harness.step();
+
+    // The decoder alone is tuned only on trained weights.
+    harness.get_by_label("the decoder only").click();
+    harness.step();
+    harness.get_by_label("Start").click();
+    harness.step();
+    assert!(harness.state().train.run.is_none());
+    let error = harness.state().train.error.clone().unwrap_or_default();
+    assert!(error.contains("start from the built-in model"), "{error}");
+
+    harness.get_by_label("the built-in model").click();
+    harness.step();
+    harness.get_by_label("Start").click();
+    step_until(&mut harness, "the run ends", |app| {
+        app.train.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    });
+    let outcome = run(harness.state()).outcome.clone().unwrap().unwrap();
+    let header = stegnet::train::checkpoint::read_header(&outcome.checkpoint).unwrap();
+    assert_eq!(header.config.tuning, stegnet::train::Tuning::DecoderOnly);
+    let (_, built_in) =
+        stegnet::model::weights::load(&ModelSource::BuiltIn, &burn::prelude::Device::flex())
+            .unwrap();
+    assert_eq!(header.start, Some(built_in));
+    assert_eq!(outcome.steps_done, 2);
+}
+
+#[test]
 fn training_live_in_the_train_view() {
     let dir = tempfile::tempdir().unwrap();
     let photos = dir.path().join("photos");
