@@ -462,40 +462,44 @@ impl TrainView {
                 ui.end_row();
                 // A resumed run has its checkpoint's weights and mode.
                 let fresh_run = self.form.resume.is_none();
-                ui.label("Start from");
-                ui.add_enabled_ui(fresh_run, |ui| {
-                    ui.horizontal(|ui| {
-                        ui.radio_value(&mut self.form.start, StartFrom::Fresh, "a fresh network")
-                            .on_hover_text("Random weights: watch the network learn from nothing.");
-                        ui.radio_value(
-                            &mut self.form.start,
+                radio_row(
+                    ui,
+                    "Start from",
+                    fresh_run,
+                    &mut self.form.start,
+                    &[
+                        (
+                            StartFrom::Fresh,
+                            "a fresh network",
+                            "Random weights: watch the network learn from nothing.",
+                        ),
+                        (
                             StartFrom::BuiltIn,
                             "the built-in model",
-                        )
-                        .on_hover_text(
                             "Fine-tune the shipped model (a small learning rate, e.g. 1e-4, \
-                                 keeps what it learned).",
-                        );
-                    });
-                });
-                ui.end_row();
-                ui.label("What learns");
-                ui.add_enabled_ui(fresh_run, |ui| {
-                    ui.horizontal(|ui| {
-                        ui.radio_value(&mut self.form.tuning, Tuning::Joint, "both networks")
-                            .on_hover_text("Embedder and decoder together, as in the paper.");
-                        ui.radio_value(
-                            &mut self.form.tuning,
+                             keeps what it learned).",
+                        ),
+                    ],
+                );
+                radio_row(
+                    ui,
+                    "What learns",
+                    fresh_run,
+                    &mut self.form.tuning,
+                    &[
+                        (
+                            Tuning::Joint,
+                            "both networks",
+                            "Embedder and decoder together, as in the paper.",
+                        ),
+                        (
                             Tuning::DecoderOnly,
                             "the decoder only",
-                        )
-                        .on_hover_text(
-                            "Trained weights only: the embedder stays as it is and the \
-                                 decoder learns on the stego images users save.",
-                        );
-                    });
-                });
-                ui.end_row();
+                            "Trained weights only: the embedder stays as it is and the decoder \
+                             learns on the stego images users save.",
+                        ),
+                    ],
+                );
             });
         ui.horizontal_wrapped(|ui| {
             ui.label("Steps");
@@ -594,6 +598,25 @@ impl TrainView {
             });
         });
     }
+}
+
+/// A form grid row: `label`, then a radio button per choice (value, text, hover text).
+fn radio_row<T: PartialEq + Copy>(
+    ui: &mut egui::Ui,
+    label: &str,
+    enabled: bool,
+    value: &mut T,
+    choices: &[(T, &str, &str)],
+) {
+    ui.label(label);
+    ui.add_enabled_ui(enabled, |ui| {
+        ui.horizontal(|ui| {
+            for &(choice, text, hover) in choices {
+                ui.radio_value(value, choice, text).on_hover_text(hover);
+            }
+        });
+    });
+    ui.end_row();
 }
 
 fn device_name(choice: DeviceChoice) -> &'static str {

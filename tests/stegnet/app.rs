@@ -336,26 +336,34 @@ fn run(app: &StudioApp) -> &stegnet::app::train::TrainRun {
     app.train.run.as_ref().expect("a run was started")
 }
 
-#[test]
-fn the_train_view_fine_tunes_the_built_in_decoder() {
+/// The app on its Train tab, set to train on the CPU in tiny steps (2 pairs of 16x16) into a
+/// temporary folder, beside a folder of `count` small photos (not yet chosen).
+fn train_view_with_photos(count: u32) -> (tempfile::TempDir, PathBuf, Harness<'static, StudioApp>) {
     let dir = tempfile::tempdir().unwrap();
     let photos = dir.path().join("photos");
     std::fs::create_dir(&photos).unwrap();
-    for i in 0..4 {
+    for i in 0..count {
         photo(&photos, &format!("p{i}.png"), 40 + 4 * i, 36 + 3 * i, i);
     }
     let mut harness = harness();
     settle(&mut harness);
     harness.state_mut().settings.tab = Tab::Train;
+    let form = &mut harness.state_mut().train.form;
+    form.runs_folder = dir.path().join("runs");
+    form.batch = 2;
+    form.crop = 16;
+    form.device = DeviceChoice::Cpu;
+    (dir, photos, harness)
+}
+
+#[test]
+fn the_train_view_fine_tunes_the_built_in_decoder() {
+    let (_dir, photos, mut harness) = train_view_with_photos(4);
     {
         let form = &mut harness.state_mut().train.form;
-        form.runs_folder = dir.path().join("runs");
         form.data = photos.display().to_string();
         form.steps = 2;
-        form.batch = 2;
-        form.crop = 16;
         form.every = 1;
-        form.device = DeviceChoice::Cpu;
     }
     harness.step();
 
@@ -386,23 +394,11 @@ fn the_train_view_fine_tunes_the_built_in_decoder() {
 
 #[test]
 fn training_live_in_the_train_view() {
-    let dir = tempfile::tempdir().unwrap();
-    let photos = dir.path().join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    for i in 0..6 {
-        photo(&photos, &format!("p{i}.png"), 40 + 4 * i, 36 + 3 * i, i);
-    }
-    let mut harness = harness();
-    settle(&mut harness);
-    harness.state_mut().settings.tab = Tab::Train;
+    let (_dir, photos, mut harness) = train_view_with_photos(6);
     {
         let form = &mut harness.state_mut().train.form;
-        form.runs_folder = dir.path().join("runs");
         form.steps = 10_000;
-        form.batch = 2;
-        form.crop = 16;
         form.every = 2;
-        form.device = DeviceChoice::Cpu;
     }
     // A dropped folder becomes the training photos.
     drop_file(&mut harness, &photos);
