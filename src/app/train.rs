@@ -171,16 +171,14 @@ impl TrainRun {
         if let Some(val) = val.as_ref().filter(|v| !v.is_dir()) {
             bail!("{} is not a folder", val.display());
         }
-        if form.resume.is_none() && form.tuning == Tuning::DecoderOnly && form.init().is_none() {
-            bail!(
-                "only the decoder of trained weights can be tuned: start from the built-in model"
-            );
-        }
+        let resume = form.resume.clone();
+        let init = form.init();
+        // Said at once, before a run folder or a worker exists (the trainer checks it too).
+        form.tuning
+            .check_start(resume.is_some() || init.is_some())?;
         let folder = crate::fsutil::new_folder(&form.runs_folder, "run")?;
         let config = form.config();
         let choice = form.device;
-        let resume = form.resume.clone();
-        let init = form.init();
         let out = folder.join("weights.bpk");
         let control = Arc::new(TrainControl::default());
         let (sender, events) = channel();

@@ -84,6 +84,18 @@ impl Tuning {
         }
         model
     }
+
+    /// Refuses to start a run in this mode from a fresh network (`trained` is false): the
+    /// decoder alone is tuned only on a trained embedder. Resumed runs have trained weights.
+    pub fn check_start(self, trained: bool) -> anyhow::Result<()> {
+        if self == Tuning::DecoderOnly && !trained {
+            anyhow::bail!(
+                "only the decoder of trained weights can be tuned: start from the built-in \
+                 model or other trained weights"
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Default for TrainConfig {

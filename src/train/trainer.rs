@@ -322,6 +322,7 @@ fn begin(setup: &TrainSetup, autodiff: &Device) -> Result<Beginning> {
             start: saved.header.start,
         });
     }
+    setup.config.tuning.check_start(setup.init.is_some())?;
     autodiff.seed(setup.config.seed);
     let (model, start) = match &setup.init {
         Some(source) => {

@@ -307,6 +307,28 @@ fn decoder_only_training_changes_only_the_decoders_weights() {
 }
 
 #[test]
+fn decoder_only_tuning_refuses_a_fresh_network() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("photos")).unwrap();
+    photo_folder(&dir.path().join("photos"), 4);
+    let mut run = averaged_setup(dir.path(), 3, false, None);
+    run.config.tuning = Tuning::DecoderOnly;
+    run.init = None;
+    let (sender, _receiver) = channel();
+    let error = trainer::train(run, &sender, &TrainControl::default()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("start from the built-in model or other trained weights"),
+        "{error}"
+    );
+    assert!(
+        !dir.path().join("run.ckpt").exists(),
+        "no checkpoint is written"
+    );
+}
+
+#[test]
 fn a_stopped_run_writes_a_checkpoint_it_can_resume_from() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("photos")).unwrap();
