@@ -63,6 +63,26 @@ pub enum StartFrom {
     BuiltIn,
 }
 
+impl StartFrom {
+    /// The peak learning rate to begin with: a fresh network learns fastest at 1e-3; the
+    /// built-in model keeps what it learned only at a small rate.
+    pub fn suggested_lr(self) -> f64 {
+        match self {
+            StartFrom::Fresh => 1e-3,
+            StartFrom::BuiltIn => 1e-4,
+        }
+    }
+
+    /// The crop side to begin with: small crops show a fresh network learning within
+    /// minutes; the built-in model was trained on 64x64 crops.
+    pub fn suggested_crop(self) -> u32 {
+        match self {
+            StartFrom::Fresh => 32,
+            StartFrom::BuiltIn => 64,
+        }
+    }
+}
+
 impl Default for TrainForm {
     /// Settings a 2-core CPU shows progress with within minutes (small batch and crops).
     fn default() -> Self {
@@ -73,8 +93,8 @@ impl Default for TrainForm {
             runs_folder,
             steps: 1000,
             batch: 8,
-            crop: 32,
-            lr: 1e-3,
+            crop: StartFrom::Fresh.suggested_crop(),
+            lr: StartFrom::Fresh.suggested_lr(),
             every: 25,
             average_weights: true,
             device: DeviceChoice::Auto,
@@ -103,6 +123,18 @@ impl TrainForm {
             tuning: self.tuning,
             ..TrainConfig::default()
         }
+    }
+
+    /// Changes the weights a new run starts from. The learning rate and crop follow the new
+    /// start's suggestions where they still hold the old start's; values the user chose stay.
+    pub fn set_start(&mut self, start: StartFrom) {
+        if self.lr == self.start.suggested_lr() {
+            self.lr = start.suggested_lr();
+        }
+        if self.crop == self.start.suggested_crop() {
+            self.crop = start.suggested_crop();
+        }
+        self.start = start;
     }
 
     /// The trained weights a new run starts from, if any.
@@ -460,11 +492,12 @@ impl TrainView {
                 ui.end_row();
                 // A resumed run has its checkpoint's weights and mode.
                 let fresh_run = self.form.resume.is_none();
+                let mut start = self.form.start;
                 radio_row(
                     ui,
                     "Start from",
                     fresh_run,
-                    &mut self.form.start,
+                    &mut start,
                     &[
                         (
                             StartFrom::Fresh,
@@ -474,11 +507,14 @@ impl TrainView {
                         (
                             StartFrom::BuiltIn,
                             "the built-in model",
-                            "Fine-tune the shipped model (a small learning rate, e.g. 1e-4, \
-                             keeps what it learned).",
+                            "Fine-tune the shipped model: a small learning rate keeps what it \
+                             learned (1e-4 and 64x64 crops are set, unless you chose others).",
                         ),
                     ],
                 );
+                if start != self.form.start {
+                    self.form.set_start(start);
+                }
                 radio_row(
                     ui,
                     "What learns",

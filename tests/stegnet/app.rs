@@ -364,6 +364,8 @@ fn the_train_view_fine_tunes_the_built_in_decoder() {
         form.data = photos.display().to_string();
         form.steps = 2;
         form.every = 1;
+        // The user's own crop; the learning rate stays at the fresh network's default.
+        form.crop = 48;
     }
     harness.step();
 
@@ -378,6 +380,9 @@ fn the_train_view_fine_tunes_the_built_in_decoder() {
 
     harness.get_by_label("the built-in model").click();
     harness.step();
+    // Fine-tuning begins at a small rate; the crop the user chose stays.
+    let form = &harness.state().train.form;
+    assert_eq!((form.lr, form.crop), (1e-4, 48));
     harness.get_by_label("Start").click();
     step_until(&mut harness, "the run ends", |app| {
         app.train.run.as_ref().is_some_and(|r| r.outcome.is_some())
