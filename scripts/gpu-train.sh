@@ -14,13 +14,20 @@
 #                                # ($BENCH replaces those bench arguments)
 #   scripts/gpu-train.sh run     # there, with .dev/ (and a Vulkan loader) carried: the runs
 #                                # below side by side on the one GPU, each stopped with
-#                                # SIGINT after $T seconds (default 430) so that it writes
-#                                # its checkpoint and averaged weights into $OUT (default
-#                                # /tmp/out); logs go to $OUT/run.log and $OUT/logs.tgz.
+#                                # SIGINT after $T seconds (default 300) so that it writes
+#                                # its checkpoint and averaged weights; then each run's
+#                                # decoder tuned alone for $D seconds (default 150: a new
+#                                # process compiles its GPU kernels again). Into
+#                                # $OUT (default /tmp/out): NAME.bpk (joint), NAME-dec.bpk
+#                                # (decoder tuned: the one to evaluate), run.log, and
+#                                # results.tgz (the checkpoints and every log).
 #
 # Each run starts from the shipped weights with a constant learning rate (the time, not the
-# step count, ends it) and the default moving average. If wgpu finds no hardware adapter,
-# one CPU run takes the GPU runs' place. Session 6 ran these three runs on an H200 (see
+# step count, ends it) and the default moving average. Joint training changes the embedder
+# and trains the decoder on training-mode stego images, so each run's average then gets the
+# decoder-only pass that made the shipped model (session 5); without it, session 6's three
+# GPU runs scored worse than the shipped model. If wgpu finds no hardware adapter, one CPU
+# run takes the GPU runs' place. Session 6 ran these three runs on an H200 (see
 # assets/MODEL.md): about 33, 57 and 90 pairs/s, side by side.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -80,22 +87,32 @@ bench() {
 }
 
 run() {
-  local seconds="${T:-430}" device=gpu
+  local seconds="${T:-300}" device=gpu
   mkdir -p "$out"
   exec > >(tee -a "$out/run.log") 2>&1
   prepare
 
-  train() { # name, then its own arguments
-    local name=$1; shift
-    timeout -k 40 -s INT "$seconds" /tmp/stegnet train --data "$pack/photos/train" \
-      --val "$pack/photos/val" --init "$root/assets/stegnet.bpk" --schedule constant \
-      --steps 1000000 --crop 64 --warmup 100 --every 500 --device "$device" \
-      --out "$out/$name.bpk" --checkpoint "$out/$name.ckpt" "$@" > "$logs/$name.log" 2>&1 \
-      || true
+  # name, seconds, then the run's own arguments; checkpoints stay out of $OUT, which
+  # brings back at most eight files
+  timed() {
+    local name=$1 limit=$2; shift 2
+    timeout -k 40 -s INT "$limit" /tmp/stegnet train --data "$pack/photos/train" \
+      --val "$pack/photos/val" --schedule constant --steps 1000000 --crop 64 \
+      --every 500 --device "$device" --out "$out/$name.bpk" --checkpoint "$logs/$name.ckpt" \
+      "$@" > "$logs/$name.log" 2>&1 || true
     echo "run $name stopped at $(date +%T)"
   }
+  train() { # name, then its own arguments
+    local name=$1; shift
+    timed "$name" "$seconds" --init "$root/assets/stegnet.bpk" --warmup 100 "$@"
+  }
+  tune_decoder() { # name of a joint run
+    timed "$1-dec" "${D:-150}" --init "$out/$1.bpk" --tuning decoder-only --batch 32 \
+      --lr 1e-4 --warmup 20 --seed 71
+  }
 
-  local pids="" first=${runs[0]%% *}
+  rm -f "$logs"/*.log "$logs"/*.ckpt  # a warm machine keeps /tmp; bench.txt stays
+  local pids="" first=${runs[0]%% *} names=""
   # shellcheck disable=SC2086  # each run's arguments are split on purpose
   train ${runs[0]} & pids=$!
   for _ in $(seq 60); do grep -q '^device:' "$logs/$first.log" 2>/dev/null && break; sleep 1; done
@@ -103,27 +120,41 @@ run() {
     echo "no hardware GPU: one run on the CPU instead"
     pkill -KILL -f "/tmp/stegnet train" || true
     wait $pids || true
-    rm -f "$out/$first".* "$logs/$first.log"
+    rm -f "$out/$first".* "$logs/$first".*
     device=cpu
     train cpu --batch 16 --lr 1e-4 --seed 61 & pids=$!
+    names=cpu
   else
+    names=$first
     for spec in "${runs[@]:1}"; do
+      names="$names ${spec%% *}"
       sleep 1
       # shellcheck disable=SC2086
       train $spec & pids="$pids $!"
     done
   fi
+  # shellcheck disable=SC2086  # one process id per word
+  monitor $pids
+  pids=""
+  for name in $names; do
+    tune_decoder "$name" & pids="$pids $!"
+  done
+  # shellcheck disable=SC2086
+  monitor $pids
+  for log in "$logs"/*.log; do echo "== $log"; grep -v '^step' "$log" | tail -8; done
+  tar czf "$out/results.tgz" -C "$(dirname "$logs")" "$(basename "$logs")"
+  ls -la "$out"
+}
+
+# Every 10 s the GPU's load and each run's last step, until the given processes end.
+monitor() {
   while pgrep -f "/tmp/stegnet train" > /dev/null; do
     sleep 10
     echo "== $(date +%T) GPU $(nvidia-smi --query-gpu=utilization.gpu,memory.used \
       --format=csv,noheader 2>/dev/null || echo -)"
     for log in "$logs"/*.log; do echo "$(basename "$log" .log): $(grep '^step' "$log" | tail -1)"; done
   done
-  # shellcheck disable=SC2086
-  wait $pids
-  for log in "$logs"/*.log; do echo "== $log"; grep -v '^step' "$log" | tail -8; done
-  tar czf "$out/logs.tgz" -C "$(dirname "$logs")" "$(basename "$logs")"
-  ls -la "$out"
+  wait "$@"
 }
 
 case "${1:-}" in
