@@ -148,11 +148,26 @@ impl BnElu {
 }
 
 /// A 3x3 or 1x1 "same" convolution with Glorot-uniform weights and a zero bias.
+///
+/// The fans are TensorFlow's, as in the authors' code: a kernel `[k, k, c_in / groups,
+/// c_out]` in TensorFlow's layout has fan-in `k k c_in / groups` and fan-out `k k c_out`,
+/// and a depthwise kernel `[k, k, c_in, 1]` has `k k c_in` and `k k`. Burn divides both by
+/// the groups, which for a depthwise convolution of 128 channels draws weights eight
+/// times larger; the gain makes up the difference.
 fn conv(channels: [usize; 2], kernel: usize, groups: usize, device: &Device) -> Conv2d {
+    let area = (kernel * kernel) as f64;
+    let burn_fans = area * (channels[0] + channels[1]) as f64 / groups as f64;
+    let tensorflow_fans = if groups == 1 {
+        burn_fans
+    } else {
+        area * (channels[0] + channels[1] / channels[0]) as f64
+    };
     let mut conv = Conv2dConfig::new(channels, [kernel, kernel])
         .with_groups(groups)
         .with_padding(PaddingConfig2d::Same)
-        .with_initializer(Initializer::XavierUniform { gain: 1.0 })
+        .with_initializer(Initializer::XavierUniform {
+            gain: (burn_fans / tensorflow_fans).sqrt(),
+        })
         .init(device);
     conv.bias = Some(Param::from_tensor(Tensor::zeros([channels[1]], device)));
     conv

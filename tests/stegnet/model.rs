@@ -67,6 +67,40 @@ fn parameter_counts_match_the_architecture() {
 }
 
 #[test]
+fn kernels_start_glorot_uniform_with_tensorflow_fans() {
+    // The authors' TensorFlow code draws every kernel Glorot-uniform with TensorFlow's fans:
+    // `k k c_in` and `k k c_out` for a convolution, `9 c` and `9` for a depthwise 3x3
+    // kernel (`[3, 3, c, 1]`), which Burn would count as 9 and 9.
+    struct Kernels(Vec<([usize; 4], f32)>);
+    impl burn::module::ModuleVisitor for Kernels {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let value = param.val();
+            if let Ok(dims) = <[usize; 4]>::try_from(value.dims().as_slice()) {
+                self.0.push((dims, value.abs().max().into_scalar::<f32>()));
+            }
+        }
+    }
+    let mut kernels = Kernels(Vec::new());
+    StegNetConfig::new()
+        .init(&device::cpu().device)
+        .visit(&mut kernels);
+    assert_eq!(kernels.0.len(), 2 * (6 * 2 + 2));
+    for ([c_out, c_in, k, _], largest) in kernels.0 {
+        let fans = if c_in == 1 && k == 3 {
+            9 * c_out + 9
+        } else {
+            k * k * (c_in + c_out)
+        };
+        let bound = (6.0 / fans as f32).sqrt();
+        // At least 27 draws per kernel: the largest is within half the bound of it.
+        assert!(
+            largest <= bound && largest > 0.5 * bound,
+            "[{c_out}, {c_in}, {k}, {k}]: largest {largest}, bound {bound}"
+        );
+    }
+}
+
+#[test]
 fn output_keeps_the_image_size_for_odd_shapes() {
     let (model, cpu) = model_with_statistics();
     let out = model.embed(
