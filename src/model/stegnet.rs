@@ -149,11 +149,11 @@ impl BnElu {
 
 /// A 3x3 or 1x1 "same" convolution with Glorot-uniform weights and a zero bias.
 ///
-/// The fans are TensorFlow's, as in the authors' code: a kernel `[k, k, c_in / groups,
-/// c_out]` in TensorFlow's layout has fan-in `k k c_in / groups` and fan-out `k k c_out`,
-/// and a depthwise kernel `[k, k, c_in, 1]` has `k k c_in` and `k k`. Burn divides both by
-/// the groups, which for a depthwise convolution of 128 channels draws weights eight
-/// times larger; the gain makes up the difference.
+/// The fans are TensorFlow's, as in the authors' code. For an ordinary convolution Burn
+/// counts the same (`k k c_in` and `k k c_out`). A depthwise kernel (the only grouped one
+/// here: `groups == c_in`), TensorFlow's `[k, k, c_in, c_out / c_in]`, has `k k c_in` and
+/// `k k c_out / c_in`, where Burn counts both per group: for 128 channels that would draw
+/// weights eight times larger. The gain makes up the difference.
 fn conv(channels: [usize; 2], kernel: usize, groups: usize, device: &Device) -> Conv2d {
     let area = (kernel * kernel) as f64;
     let burn_fans = area * (channels[0] + channels[1]) as f64 / groups as f64;
