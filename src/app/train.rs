@@ -174,7 +174,7 @@ pub struct TrainRun {
     job: Option<Job<TrainOutcome>>,
     events: Receiver<TrainEvent>,
     control: Arc<TrainControl>,
-    /// The run's folder: `checkpoint.ckpt` and `weights.bpk`.
+    /// The run's folder: `weights.ckpt` (checkpoint), `weights.bpk` and `weights-best.bpk`.
     pub folder: PathBuf,
     /// The device that trains, once the trainer has started.
     pub device: Option<String>,
@@ -185,6 +185,8 @@ pub struct TrainRun {
     pub preview: Option<PreviewPictures>,
     /// The latest checkpoint written: step and file.
     pub checkpoint: Option<(u64, PathBuf)>,
+    /// The best validated weights so far: step and file.
+    pub best: Option<(u64, PathBuf)>,
     /// How the run ended; `None` while it runs.
     pub outcome: Option<Result<TrainOutcome, String>>,
 }
@@ -237,6 +239,7 @@ impl TrainRun {
             validations: Vec::new(),
             preview: None,
             checkpoint: None,
+            best: None,
             outcome: None,
         })
     }
@@ -261,6 +264,7 @@ impl TrainRun {
                     self.preview = Some(PreviewPictures::new(*preview));
                 }
                 TrainEvent::Checkpoint { step, path } => self.checkpoint = Some((step, path)),
+                TrainEvent::Best { step, path } => self.best = Some((step, path)),
                 TrainEvent::Finished { .. } => {}
             }
         }
@@ -618,6 +622,19 @@ impl TrainView {
                     *request = Some(TrainRequest::UseWeights(weights.to_path_buf()));
                 }
             }
+            if let Some((step, best)) = self.run.as_ref().and_then(|run| run.best.as_ref()) {
+                let in_use = matches!(model_in_use, Some(crate::model::ModelSource::File(p)) if p == best);
+                if ui
+                    .add_enabled(!in_use, egui::Button::new(format!("Use the best (step {step})")))
+                    .on_hover_text(
+                        "Embed and reveal with the weights of the best validation so far \
+                         (lowest cover changing rate + hidden-decoded difference).",
+                    )
+                    .clicked()
+                {
+                    *request = Some(TrainRequest::UseWeights(best.clone()));
+                }
+            }
             if matches!(model_in_use, Some(crate::model::ModelSource::File(_)))
                 && ui
                     .button("Use the built-in model")
@@ -713,6 +730,12 @@ fn run_status_ui(ui: &mut egui::Ui, run: &TrainRun, form: &TrainForm) {
     }
     if let Some((step, path)) = &run.checkpoint {
         ui.label(format!("Checkpoint at step {step}: {}", path.display()));
+    }
+    if let Some((step, path)) = &run.best {
+        ui.label(format!(
+            "Best validation at step {step}: {}",
+            path.display()
+        ));
     }
     match &run.outcome {
         Some(Ok(outcome)) => {

@@ -1,6 +1,6 @@
 //! `stegnet train` and `stegnet eval`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::channel;
 
@@ -56,7 +56,8 @@ pub struct TrainArgs {
     /// (decoder-only: fine-tunes trained weights given with --init).
     #[arg(long, value_enum, default_value_t = Tuning::Joint)]
     pub tuning: Tuning,
-    /// Where the trained weights go.
+    /// Where the trained weights go; the best validated weights go beside them, in
+    /// NAME-best.bpk.
     #[arg(long, value_name = "FILE", default_value = "stegnet-trained.bpk")]
     pub out: PathBuf,
     /// Where checkpoints go (default: the output name with .ckpt).
@@ -76,7 +77,10 @@ pub struct TrainArgs {
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
-    check_output(&args.out, &[], args.force)?;
+    // The weights a run starts from are never overwritten by its own.
+    let inputs: Vec<&Path> = args.init.iter().map(PathBuf::as_path).collect();
+    check_output(&args.out, &inputs, args.force)?;
+    check_output(&trainer::best_path(&args.out), &inputs, args.force)?;
     let checkpoint = args
         .checkpoint
         .clone()
@@ -118,6 +122,9 @@ pub fn train(args: TrainArgs) -> Result<()> {
     drop(sender);
     let _ = printer.join();
     let outcome = outcome?;
+    if let Some((step, path)) = &outcome.best {
+        eprintln!("best validated weights: step {step}, {}", path.display());
+    }
     if outcome.stopped_early {
         eprintln!(
             "stopped at step {}: resume with --resume {}",
@@ -191,6 +198,9 @@ fn print_events(events: std::sync::mpsc::Receiver<TrainEvent>) {
             TrainEvent::Checkpoint { step, path } => {
                 bar.suspend(|| eprintln!("checkpoint at step {step}: {}", path.display()))
             }
+            TrainEvent::Best { step, path } => bar.suspend(|| {
+                eprintln!("best validation so far at step {step}: {}", path.display())
+            }),
             TrainEvent::Finished { step, weights, .. } => {
                 bar.finish_and_clear();
                 eprintln!("wrote {} (step {step})", weights.display());

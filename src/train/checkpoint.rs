@@ -12,6 +12,7 @@ use burn::prelude::*;
 use burn_pack::Bytes;
 
 use super::TrainConfig;
+use super::trainer::BestValidation;
 use crate::fsutil::write_atomically;
 use crate::model::{ModelInfo, StegNet, StegNetConfig, weights};
 
@@ -35,6 +36,9 @@ pub struct CheckpointHeader {
     /// weights then count those steps too, and say how they were made.
     #[serde(default)]
     pub start: Option<ModelInfo>,
+    /// The best validation so far (checkpoints from before the trainer kept it: none).
+    #[serde(default)]
+    pub best: Option<BestValidation>,
 }
 
 /// Writes a checkpoint: header, model weights (a regular weights file), optimiser state and,

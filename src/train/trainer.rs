@@ -2,7 +2,7 @@
 //! obeys a [`TrainControl`] (pause, stop), so the command line and the app's Train view
 //! show it without touching it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
@@ -36,6 +36,8 @@ pub struct TrainSetup {
     pub out: PathBuf,
     /// Where checkpoints go.
     pub checkpoint: PathBuf,
+    /// Where the best validated weights go (rewritten whenever a validation beats them).
+    pub best: PathBuf,
     /// Go on from this checkpoint (its settings and step; `config.steps` may extend the run).
     pub resume: Option<PathBuf>,
     /// Start from these weights instead of a fresh initialisation.
@@ -59,6 +61,7 @@ impl TrainSetup {
             data,
             val: None,
             checkpoint: out.with_extension("ckpt"),
+            best: best_path(&out),
             out,
             resume: None,
             init: None,
@@ -67,6 +70,16 @@ impl TrainSetup {
             device_label: compute.label,
             cache_bytes: 1 << 30,
         }
+    }
+}
+
+/// Where a run writing its weights to `out` keeps its best validated weights:
+/// `NAME-best.EXT` beside `NAME.EXT`.
+pub fn best_path(out: &Path) -> PathBuf {
+    let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+    match out.extension() {
+        Some(ext) => out.with_file_name(format!("{stem}-best.{}", ext.to_string_lossy())),
+        None => out.with_file_name(format!("{stem}-best")),
     }
 }
 
@@ -85,6 +98,11 @@ pub enum TrainEvent {
     Validation(ValidationReport),
     Preview(Box<Preview>),
     Checkpoint {
+        step: u64,
+        path: PathBuf,
+    },
+    /// The validation of `step` is the best of the run so far; its weights are in `path`.
+    Best {
         step: u64,
         path: PathBuf,
     },
@@ -117,6 +135,23 @@ pub struct ValidationReport {
     pub decoded_rate: f64,
     pub cover_psnr_db: f64,
     pub hidden_psnr_db: f64,
+}
+
+impl ValidationReport {
+    /// The sum of the paper's two error figures (cover changing rate and hidden-decoded
+    /// difference): what "best" means when the trainer keeps the best weights.
+    pub fn error(&self) -> f64 {
+        self.cover_changing_rate + self.hidden_decoded_difference
+    }
+}
+
+/// The best validation of a run so far (kept in checkpoints, so a resumed run compares
+/// with the validations before the stop).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BestValidation {
+    pub step: u64,
+    /// [`ValidationReport::error`].
+    pub error: f64,
 }
 
 /// The first validation pair as the model handles it now.
@@ -179,6 +214,8 @@ pub struct TrainOutcome {
     pub stopped_early: bool,
     pub weights: PathBuf,
     pub checkpoint: PathBuf,
+    /// The best validated weights: their step and file (none if the run never validated).
+    pub best: Option<(u64, PathBuf)>,
 }
 
 /// The Adam optimiser of the paper (beta1 0.5, beta2 0.9).
@@ -304,6 +341,8 @@ struct Beginning {
     elapsed_seconds: f64,
     /// The checkpoint's moving average of the weights.
     average: Option<StegNet>,
+    /// The best validation before the checkpoint.
+    best: Option<BestValidation>,
     start: Option<ModelInfo>,
 }
 
@@ -319,6 +358,7 @@ fn begin(setup: &TrainSetup, autodiff: &Device) -> Result<Beginning> {
             step: saved.header.step,
             elapsed_seconds: saved.header.elapsed_seconds,
             average: saved.average,
+            best: saved.header.best,
             start: saved.header.start,
         });
     }
@@ -338,6 +378,7 @@ fn begin(setup: &TrainSetup, autodiff: &Device) -> Result<Beginning> {
         step: 0,
         elapsed_seconds: 0.0,
         average: None,
+        best: None,
         start,
     })
 }
@@ -357,6 +398,7 @@ pub fn train(
         step: first_step,
         elapsed_seconds: earlier_seconds,
         average: saved_average,
+        mut best,
         start,
     } = begin(&setup, &autodiff)?;
     model = config.tuning.prepare(model);
@@ -391,9 +433,11 @@ pub fn train(
     let started = Instant::now();
     let mut smoothed_step_seconds: Option<f64> = None;
     let mut step = first_step;
+    let model_info = |step: u64| describe_run(&config, &start, step);
     let save_checkpoint = |model: &StegNet,
                            optimizer: &ModuleOptimizer,
                            average: &Option<WeightAverage>,
+                           best: Option<BestValidation>,
                            step: u64|
      -> Result<()> {
         let header = CheckpointHeader {
@@ -401,6 +445,7 @@ pub fn train(
             config: config.clone(),
             elapsed_seconds: earlier_seconds + started.elapsed().as_secs_f64(),
             start: start.clone(),
+            best,
         };
         let averaged = average.as_ref().map(|average| average.apply(model.valid()));
         checkpoint::save(&setup.checkpoint, &header, model, optimizer, averaged)?;
@@ -437,16 +482,49 @@ pub fn train(
             eta_seconds: smoothed * (config.steps - step) as f64,
         }));
         if step % config.validate_every == 0 || step == config.steps {
-            let (report, preview) =
-                validation.evaluate(&inference_model(&model, &average), &setup.device, step);
+            let inference = inference_model(&model, &average);
+            let (report, preview) = validation.evaluate(&inference, &setup.device, step);
             let _ = events.send(TrainEvent::Validation(report));
             let _ = events.send(TrainEvent::Preview(Box::new(preview)));
+            if best.is_none_or(|best| report.error() < best.error) {
+                weights::save(inference, &model_info(step), &setup.best)?;
+                best = Some(BestValidation {
+                    step,
+                    error: report.error(),
+                });
+                let _ = events.send(TrainEvent::Best {
+                    step,
+                    path: setup.best.clone(),
+                });
+            }
         }
         if step % config.checkpoint_every == 0 && step < config.steps {
-            save_checkpoint(&model, &optimizer, &average, step)?;
+            save_checkpoint(&model, &optimizer, &average, best, step)?;
         }
     }
-    save_checkpoint(&model, &optimizer, &average, step)?;
+    save_checkpoint(&model, &optimizer, &average, best, step)?;
+    weights::save(
+        inference_model(&model, &average),
+        &model_info(step),
+        &setup.out,
+    )?;
+    let _ = events.send(TrainEvent::Finished {
+        step,
+        weights: setup.out.clone(),
+        checkpoint: setup.checkpoint.clone(),
+    });
+    Ok(TrainOutcome {
+        steps_done: step,
+        stopped_early: step < config.steps,
+        weights: setup.out,
+        checkpoint: setup.checkpoint,
+        best: best.map(|best| (best.step, setup.best)),
+    })
+}
+
+/// How the weights of `step` describe themselves: the run's settings, after what the
+/// weights it started from (`start`) say of themselves.
+fn describe_run(config: &TrainConfig, start: &Option<ModelInfo>, step: u64) -> ModelInfo {
     let averaged = match config.average_decay {
         Some(decay) => format!(", weights averaged (decay {decay})"),
         None => String::new(),
@@ -459,7 +537,7 @@ pub fn train(
         "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}{averaged}{networks}",
         config.batch, config.crop, config.crop, config.lr, config.schedule, config.seed
     );
-    let info = match &start {
+    match start {
         Some(start) => ModelInfo {
             trained_steps: start.trained_steps + step,
             note: format!("{}; then {run}", start.note),
@@ -468,17 +546,5 @@ pub fn train(
             trained_steps: step,
             note: run,
         },
-    };
-    weights::save(inference_model(&model, &average), &info, &setup.out)?;
-    let _ = events.send(TrainEvent::Finished {
-        step,
-        weights: setup.out.clone(),
-        checkpoint: setup.checkpoint.clone(),
-    });
-    Ok(TrainOutcome {
-        steps_done: step,
-        stopped_early: step < config.steps,
-        weights: setup.out,
-        checkpoint: setup.checkpoint,
-    })
+    }
 }

@@ -481,6 +481,12 @@ fn training_live_in_the_train_view() {
     let header = stegnet::train::checkpoint::read_header(&outcome.checkpoint).unwrap();
     assert_eq!(header.step, outcome.steps_done);
     assert!(outcome.weights.exists());
+    // The best validated weights are kept beside them, and offered.
+    let (best_step, best) = run(harness.state()).best.clone().unwrap();
+    assert_eq!(outcome.best, Some((best_step, best.clone())));
+    assert!(best.exists() && best_step <= outcome.steps_done);
+    harness.get_by_label_contains("Best validation at step");
+    harness.get_by_label(&format!("Use the best (step {best_step})"));
 
     // "Use this model": Embed then runs the weights just trained.
     harness.get_by_label("Use this model").click();

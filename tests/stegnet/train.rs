@@ -12,7 +12,9 @@ use stegnet::train::calibrate::{Calibration, calibrate_batch_norm};
 use stegnet::train::checkpoint;
 use stegnet::train::data::{PhotoSet, Rng, make_batch};
 use stegnet::train::loss::{LossParts, quantize_straight_through};
-use stegnet::train::trainer::{self, TrainControl, TrainEvent, TrainSetup};
+use stegnet::train::trainer::{
+    self, BestValidation, TrainControl, TrainEvent, TrainSetup, ValidationReport,
+};
 use stegnet::train::{Schedule, TrainConfig, Tuning};
 
 /// A folder of small generated "photos" with some structure.
@@ -67,8 +69,13 @@ fn averaged_setup(dir: &Path, steps: u64, resume: bool, average_decay: Option<f6
 /// Every tensor of the trained weights by name, as raw bytes (parameter ids, which are
 /// random per run, left out).
 fn trained_tensors(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    weights_tensors(&dir.join("out.bpk"))
+}
+
+/// Every tensor of the weights file `path` by name, as raw bytes.
+fn weights_tensors(path: &Path) -> Vec<(String, Vec<u8>)> {
     let (model, _) = weights::load(
-        &ModelSource::File(dir.join("out.bpk")),
+        &ModelSource::File(path.to_path_buf()),
         &device::cpu().device,
     )
     .unwrap();
@@ -162,6 +169,12 @@ fn train_in_one_go_and_resumed(average_decay: Option<f64>) -> (Vec<TrainEvent>, 
     halfway.stop_at(3);
     let half = trainer::train(run(two.path(), false), &sender, &halfway).unwrap();
     assert_eq!((half.steps_done, half.stopped_early), (3, true));
+    let header = checkpoint::read_header(&two.path().join("run.ckpt")).unwrap();
+    assert_eq!(
+        header.best.map(|best| best.step),
+        Some(2),
+        "the checkpoint remembers the best validation"
+    );
     let rest = trainer::train(run(two.path(), true), &sender, &control).unwrap();
     assert_eq!((rest.steps_done, rest.stopped_early), (6, false));
     let (a, b) = (trained_tensors(one.path()), trained_tensors(two.path()));
@@ -169,6 +182,11 @@ fn train_in_one_go_and_resumed(average_decay: Option<f64>) -> (Vec<TrainEvent>, 
     for ((name, x), (_, y)) in a.iter().zip(&b) {
         assert!(x == y, "{name} differs between one run and a resumed run");
     }
+    let best = |dir: &Path| weights_tensors(&dir.join("out-best.bpk"));
+    assert!(
+        best(one.path()) == best(two.path()),
+        "the best weights differ between one run and a resumed run"
+    );
     (receiver.try_iter().collect(), two)
 }
 
@@ -238,6 +256,104 @@ fn averaged_weights_are_saved_checkpointed_and_resumed_exactly() {
             .zip(&last_step)
             .any(|((name, a), (_, b))| !name.contains("running") && a != b),
         "the average differs from the last step's weights"
+    );
+}
+
+#[test]
+fn the_best_validated_weights_are_kept_across_a_resume() {
+    let (events, dir) = train_in_one_go_and_resumed(Some(0.5));
+    // The runs validate at steps 2, 4, 6 (one go), then 2 and 4, 6 (stopped at 3, resumed).
+    let validations: Vec<ValidationReport> = events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Validation(report) => Some(*report),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        validations.iter().map(|v| v.step).collect::<Vec<_>>(),
+        [2, 4, 6, 2, 4, 6]
+    );
+    let mut best = validations[0];
+    for report in &validations[1..3] {
+        if report.error() < best.error() {
+            best = *report;
+        }
+    }
+    // A new best is announced only when it beats every earlier validation of the run, the
+    // ones before the resume included: the resumed run announces exactly what the one go did.
+    let announced: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Best { step, .. } => Some(*step),
+            _ => None,
+        })
+        .collect();
+    let (one_go, resumed) = announced.split_at(announced.len() / 2);
+    assert_eq!(one_go, resumed, "announced: {announced:?}");
+    assert_eq!(one_go.last(), Some(&best.step));
+
+    // The best file holds the (averaged) weights of that step, described as such.
+    let cpu = device::cpu();
+    let (_, built_in) = weights::load(&ModelSource::BuiltIn, &cpu.device).unwrap();
+    let best_file = dir.path().join("out-best.bpk");
+    let (_, info) = weights::load(&ModelSource::File(best_file.clone()), &cpu.device).unwrap();
+    assert_eq!(info.trained_steps, built_in.trained_steps + best.step);
+    let stopped = tempfile::tempdir().unwrap();
+    std::fs::create_dir(stopped.path().join("photos")).unwrap();
+    photo_folder(&stopped.path().join("photos"), 6);
+    let control = TrainControl::default();
+    control.stop_at(best.step);
+    let (sender, _receiver) = channel();
+    let outcome = trainer::train(
+        averaged_setup(stopped.path(), 6, false, Some(0.5)),
+        &sender,
+        &control,
+    )
+    .unwrap();
+    assert_eq!(outcome.steps_done, best.step);
+    assert!(
+        weights_tensors(&best_file) == trained_tensors(stopped.path()),
+        "the best file holds the weights of step {}",
+        best.step
+    );
+
+    // A resumed run compares with the checkpoint's best: given one nothing can beat, it
+    // announces no new best and reports the old one.
+    let ckpt = dir.path().join("run.ckpt");
+    let autodiff = cpu.device.clone().autodiff();
+    let mut saved = checkpoint::load(
+        &ckpt,
+        &autodiff,
+        &cpu.network_config(),
+        trainer::optimizer(),
+    )
+    .unwrap();
+    saved.header.best = Some(BestValidation {
+        step: best.step,
+        error: 0.0,
+    });
+    checkpoint::save(
+        &ckpt,
+        &saved.header,
+        &saved.model,
+        &saved.optimizer,
+        saved.average,
+    )
+    .unwrap();
+    let (sender, receiver) = channel();
+    let outcome = trainer::train(
+        averaged_setup(dir.path(), 8, true, Some(0.5)),
+        &sender,
+        &TrainControl::default(),
+    )
+    .unwrap();
+    assert_eq!(outcome.steps_done, 8);
+    assert_eq!(outcome.best, Some((best.step, best_file)));
+    assert!(
+        !receiver
+            .try_iter()
+            .any(|e| matches!(e, TrainEvent::Best { .. }))
     );
 }
 
