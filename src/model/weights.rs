@@ -196,8 +196,12 @@ pub fn to_bytes(model: StegNet, info: &ModelInfo) -> Result<Vec<u8>, WeightsErro
 
 /// Saves weights to `path` atomically (temporary file, then rename).
 pub fn save(model: StegNet, info: &ModelInfo, path: &Path) -> Result<(), WeightsError> {
-    let bytes = to_bytes(model, info)?;
-    write_atomically(path, |file| std::io::Write::write_all(file, &bytes)).map_err(|e| {
+    save_bytes(&to_bytes(model, info)?, path)
+}
+
+/// Saves the bytes of a weights file ([`to_bytes`]) to `path` atomically.
+pub fn save_bytes(bytes: &[u8], path: &Path) -> Result<(), WeightsError> {
+    write_atomically(path, |file| std::io::Write::write_all(file, bytes)).map_err(|e| {
         WeightsError::Write {
             path: path.display().to_string(),
             reason: e.to_string(),

@@ -1,6 +1,7 @@
 //! Training checkpoints: model, optimiser state, step and settings in one file (and the
-//! moving average of the weights when the run keeps one), written atomically so that
-//! killing the process at any moment never leaves a corrupt checkpoint.
+//! moving average of the weights when the run keeps one, and the best validated weights),
+//! written atomically so that killing the process at any moment never leaves a corrupt
+//! checkpoint.
 
 use std::io::Write;
 use std::path::Path;
@@ -19,8 +20,16 @@ use crate::model::{ModelInfo, StegNet, StegNetConfig, weights};
 /// First bytes of a checkpoint file.
 const MAGIC: &[u8; 16] = b"STEGNET-CKPT-v1\n";
 /// The parts of a checkpoint file, in order (each a u64 little-endian length and bytes).
-const PARTS: [&str; 4] = ["header", "model", "optimiser state", "averaged weights"];
-/// How many of [`PARTS`] every checkpoint has; the averaged weights are optional.
+const PARTS: [&str; 5] = [
+    "header",
+    "model",
+    "optimiser state",
+    "averaged weights",
+    "best weights",
+];
+/// How many of [`PARTS`] every checkpoint has. The others are optional: a file may end
+/// before them, and an empty part stands for one that is absent (the averaged weights of a
+/// run without an average that has best weights).
 const REQUIRED_PARTS: usize = 3;
 
 /// What a checkpoint holds besides the tensors.
@@ -42,13 +51,15 @@ pub struct CheckpointHeader {
 }
 
 /// Writes a checkpoint: header, model weights (a regular weights file), optimiser state and,
-/// if given, the averaged weights (another weights file).
+/// if given, the averaged weights and the bytes of the best validated weights (weights
+/// files too).
 pub fn save(
     path: &Path,
     header: &CheckpointHeader,
     model: &StegNet,
     optimizer: &ModuleOptimizer,
     average: Option<StegNet>,
+    best_weights: Option<&[u8]>,
 ) -> Result<()> {
     let info = ModelInfo {
         trained_steps: header.step,
@@ -66,8 +77,13 @@ pub fn save(
     let header_bytes = serde_json::to_vec(header)?;
     write_atomically(path, |file| {
         file.write_all(MAGIC)?;
-        let parts = [&header_bytes[..], &model_bytes[..], &optimizer_bytes[..]];
-        for part in parts.into_iter().chain(average_bytes.as_deref()) {
+        let mut parts = vec![&header_bytes[..], &model_bytes[..], &optimizer_bytes[..]];
+        match (average_bytes.as_deref(), best_weights) {
+            (average, Some(best)) => parts.extend([average.unwrap_or_default(), best]),
+            (Some(average), None) => parts.push(average),
+            (None, None) => {}
+        }
+        for part in parts {
             file.write_all(&(part.len() as u64).to_le_bytes())?;
             file.write_all(part)?;
         }
@@ -83,10 +99,12 @@ pub struct Checkpoint {
     pub optimizer: ModuleOptimizer,
     /// The moving average of the weights, on the inference device, if the run keeps one.
     pub average: Option<StegNet>,
+    /// The bytes of the best validated weights (a weights file), if the run has validated.
+    pub best_weights: Option<Vec<u8>>,
 }
 
-/// The parts of a checkpoint file (header, model, optimiser state, and the averaged weights
-/// if there are any), checked.
+/// The parts of a checkpoint file (header, model, optimiser state, and the optional ones
+/// present), checked.
 fn parts(path: &Path, bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
     let damaged =
         |what: &str| anyhow::anyhow!("{} is not a complete checkpoint: {what}", path.display());
@@ -137,16 +155,17 @@ pub fn load(
     network: &StegNetConfig,
     fresh_optimizer: ModuleOptimizer,
 ) -> Result<Checkpoint> {
-    let (header, mut parts) = read_parts(path)?;
+    let (header, parts) = read_parts(path)?;
     let name = path.display().to_string();
-    let average = if parts.len() > REQUIRED_PARTS {
-        let bytes = parts.pop().expect("the averaged weights");
-        Some(weights::from_bytes_with(bytes, &name, &device.clone().inner(), network)?.0)
-    } else {
-        None
-    };
-    let optimizer = parts.pop().expect("the required parts");
-    let model = parts.pop().expect("the required parts");
+    let mut parts = parts.into_iter();
+    let mut required = || parts.next().expect("the required parts");
+    let (_header, model, optimizer) = (required(), required(), required());
+    let mut optional = || parts.next().filter(|part| !part.is_empty());
+    let average = optional()
+        .map(|bytes| weights::from_bytes_with(bytes, &name, &device.clone().inner(), network))
+        .transpose()?
+        .map(|(average, _)| average);
+    let best_weights = optional();
     let (model, _) = weights::from_bytes_with(model, &name, device, network)?;
     let optimizer = fresh_optimizer
         .from_bytes(Bytes::from_bytes_vec(optimizer))
@@ -156,5 +175,6 @@ pub fn load(
         model,
         optimizer,
         average,
+        best_weights,
     })
 }

@@ -341,8 +341,8 @@ struct Beginning {
     elapsed_seconds: f64,
     /// The checkpoint's moving average of the weights.
     average: Option<StegNet>,
-    /// The best validation before the checkpoint.
-    best: Option<BestValidation>,
+    /// The best validation before the checkpoint, and its weights (a weights file's bytes).
+    best: Option<(BestValidation, Vec<u8>)>,
     start: Option<ModelInfo>,
 }
 
@@ -358,7 +358,7 @@ fn begin(setup: &TrainSetup, autodiff: &Device) -> Result<Beginning> {
             step: saved.header.step,
             elapsed_seconds: saved.header.elapsed_seconds,
             average: saved.average,
-            best: saved.header.best,
+            best: saved.header.best.zip(saved.best_weights),
             start: saved.header.start,
         });
     }
@@ -423,6 +423,15 @@ pub fn train(
         train_photos: train_photos.len(),
         val_photos: val_photos.len(),
     });
+    // A resumed run's best so far goes where this run keeps its best (it may be another
+    // file than the stopped run's).
+    if let Some((best, bytes)) = &best {
+        weights::save_bytes(bytes, &setup.best)?;
+        let _ = events.send(TrainEvent::Best {
+            step: best.step,
+            path: setup.best.clone(),
+        });
+    }
     let loader = Loader::start(
         train_photos,
         config.seed,
@@ -437,7 +446,7 @@ pub fn train(
     let save_checkpoint = |model: &StegNet,
                            optimizer: &ModuleOptimizer,
                            average: &Option<WeightAverage>,
-                           best: Option<BestValidation>,
+                           best: &Option<(BestValidation, Vec<u8>)>,
                            step: u64|
      -> Result<()> {
         let header = CheckpointHeader {
@@ -445,10 +454,18 @@ pub fn train(
             config: config.clone(),
             elapsed_seconds: earlier_seconds + started.elapsed().as_secs_f64(),
             start: start.clone(),
-            best,
+            best: best.as_ref().map(|(best, _)| *best),
         };
         let averaged = average.as_ref().map(|average| average.apply(model.valid()));
-        checkpoint::save(&setup.checkpoint, &header, model, optimizer, averaged)?;
+        let best_weights = best.as_ref().map(|(_, bytes)| bytes.as_slice());
+        checkpoint::save(
+            &setup.checkpoint,
+            &header,
+            model,
+            optimizer,
+            averaged,
+            best_weights,
+        )?;
         let _ = events.send(TrainEvent::Checkpoint {
             step,
             path: setup.checkpoint.clone(),
@@ -486,12 +503,17 @@ pub fn train(
             let (report, preview) = validation.evaluate(&inference, &setup.device, step);
             let _ = events.send(TrainEvent::Validation(report));
             let _ = events.send(TrainEvent::Preview(Box::new(preview)));
-            if best.is_none_or(|best| report.error() < best.error) {
-                weights::save(inference, &model_info(step), &setup.best)?;
-                best = Some(BestValidation {
+            if best
+                .as_ref()
+                .is_none_or(|(best, _)| report.error() < best.error)
+            {
+                let bytes = weights::to_bytes(inference, &model_info(step))?;
+                weights::save_bytes(&bytes, &setup.best)?;
+                let validation = BestValidation {
                     step,
                     error: report.error(),
-                });
+                };
+                best = Some((validation, bytes));
                 let _ = events.send(TrainEvent::Best {
                     step,
                     path: setup.best.clone(),
@@ -499,10 +521,10 @@ pub fn train(
             }
         }
         if step % config.checkpoint_every == 0 && step < config.steps {
-            save_checkpoint(&model, &optimizer, &average, best, step)?;
+            save_checkpoint(&model, &optimizer, &average, &best, step)?;
         }
     }
-    save_checkpoint(&model, &optimizer, &average, best, step)?;
+    save_checkpoint(&model, &optimizer, &average, &best, step)?;
     weights::save(
         inference_model(&model, &average),
         &model_info(step),
@@ -518,7 +540,7 @@ pub fn train(
         stopped_early: step < config.steps,
         weights: setup.out,
         checkpoint: setup.checkpoint,
-        best: best.map(|best| (best.step, setup.best)),
+        best: best.map(|(best, _)| (best.step, setup.best)),
     })
 }
 
