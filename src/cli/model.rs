@@ -1,4 +1,5 @@
-//! `stegnet model info|init|calibrate`: look into, create and calibrate weight files.
+//! `stegnet model info|init|calibrate|from-checkpoint`: look into, create, calibrate and
+//! extract weight files.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,9 @@ use crate::device;
 use crate::fsutil::check_output;
 use crate::model::{ModelInfo, ModelSource, StegNetConfig, weights};
 use crate::train::calibrate::{Calibration, calibrate_batch_norm};
+use crate::train::checkpoint;
 use crate::train::data::PhotoSet;
+use crate::train::trainer::optimizer;
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
@@ -49,6 +52,21 @@ pub enum ModelCommand {
         /// Side of the crops (as in training).
         #[arg(long, default_value_t = 32)]
         crop: u32,
+        /// Replace the output file if it exists.
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Write the weights a training checkpoint holds, as the run would have saved them at
+    /// its step (the moving average of the weights if the run keeps one).
+    FromCheckpoint {
+        /// The checkpoint (.ckpt).
+        #[arg(value_name = "CKPT")]
+        checkpoint: PathBuf,
+        #[arg(short, long, value_name = "OUT.bpk")]
+        output: PathBuf,
+        /// The last step's weights instead of their moving average.
+        #[arg(long)]
+        iterate: bool,
         /// Replace the output file if it exists.
         #[arg(short, long)]
         force: bool,
@@ -126,6 +144,28 @@ pub fn run(command: ModelCommand) -> Result<()> {
             };
             weights::save(net, &info, &output)?;
             eprintln!("wrote {}", output.display());
+        }
+        ModelCommand::FromCheckpoint {
+            checkpoint,
+            output,
+            iterate,
+            force,
+        } => {
+            check_output(&output, &[&checkpoint], force)?;
+            let saved = checkpoint::load(
+                &checkpoint,
+                &cpu.device.clone().autodiff(),
+                &cpu.network_config(),
+                optimizer(),
+            )?;
+            let step = saved.header.step;
+            let (net, info) = saved.into_weights(iterate);
+            weights::save(net, &info, &output)?;
+            eprintln!(
+                "wrote {} (step {step} of the run, {} training steps in all)",
+                output.display(),
+                info.trained_steps
+            );
         }
     }
     Ok(())

@@ -103,6 +103,22 @@ pub struct Checkpoint {
     pub best_weights: Option<Vec<u8>>,
 }
 
+impl Checkpoint {
+    /// The weights the run would save if it ended here (the moving average if it keeps one,
+    /// else, or with `iterate`, the last step's), described as the run describes its own.
+    pub fn into_weights(self, iterate: bool) -> (StegNet, ModelInfo) {
+        let info = self
+            .header
+            .config
+            .describe(&self.header.start, self.header.step);
+        let model = match self.average {
+            Some(average) if !iterate => average,
+            _ => self.model.valid(),
+        };
+        (model, info)
+    }
+}
+
 /// The parts of a checkpoint file (header, model, optimiser state, and the optional ones
 /// present), checked.
 fn parts(path: &Path, bytes: &[u8]) -> Result<Vec<Vec<u8>>> {

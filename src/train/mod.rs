@@ -13,7 +13,7 @@ pub mod trainer;
 use burn::module::Module;
 use serde::{Deserialize, Serialize};
 
-use crate::model::StegNet;
+use crate::model::{ModelInfo, StegNet};
 
 /// How the learning rate moves over the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -119,6 +119,33 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// How the weights of a run of these settings describe themselves after `step` steps,
+    /// following what the weights it started from (`start`, given with `--init`) say.
+    pub fn describe(&self, start: &Option<ModelInfo>, step: u64) -> ModelInfo {
+        let averaged = match self.average_decay {
+            Some(decay) => format!(", weights averaged (decay {decay})"),
+            None => String::new(),
+        };
+        let networks = match self.tuning {
+            Tuning::Joint => "",
+            Tuning::DecoderOnly => ", decoder only (inference mode)",
+        };
+        let run = format!(
+            "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}{averaged}{networks}",
+            self.batch, self.crop, self.crop, self.lr, self.schedule, self.seed
+        );
+        match start {
+            Some(start) => ModelInfo {
+                trained_steps: start.trained_steps + step,
+                note: format!("{}; then {run}", start.note),
+            },
+            None => ModelInfo {
+                trained_steps: step,
+                note: run,
+            },
+        }
+    }
+
     /// The learning rate for `step` (0-based).
     pub fn learning_rate(&self, step: u64) -> f64 {
         let warm = if self.warmup > 0 && step < self.warmup {

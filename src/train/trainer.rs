@@ -12,11 +12,11 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use image::RgbImage;
 
+use super::TrainConfig;
 use super::average::WeightAverage;
 use super::checkpoint::{self, CheckpointHeader};
 use super::data::{Batch, Loader, PhotoSet};
 use super::loss::{LossParts, LossValues, quantize_straight_through};
-use super::{TrainConfig, Tuning};
 use crate::codec;
 use crate::device::ComputeDevice;
 use crate::eval::centre_crop;
@@ -442,7 +442,7 @@ pub fn train(
     let started = Instant::now();
     let mut smoothed_step_seconds: Option<f64> = None;
     let mut step = first_step;
-    let model_info = |step: u64| describe_run(&config, &start, step);
+    let model_info = |step: u64| config.describe(&start, step);
     let save_checkpoint = |model: &StegNet,
                            optimizer: &ModuleOptimizer,
                            average: &Option<WeightAverage>,
@@ -542,31 +542,4 @@ pub fn train(
         checkpoint: setup.checkpoint,
         best: best.map(|(best, _)| (best.step, setup.best)),
     })
-}
-
-/// How the weights of `step` describe themselves: the run's settings, after what the
-/// weights it started from (`start`) say of themselves.
-fn describe_run(config: &TrainConfig, start: &Option<ModelInfo>, step: u64) -> ModelInfo {
-    let averaged = match config.average_decay {
-        Some(decay) => format!(", weights averaged (decay {decay})"),
-        None => String::new(),
-    };
-    let networks = match config.tuning {
-        Tuning::Joint => "",
-        Tuning::DecoderOnly => ", decoder only (inference mode)",
-    };
-    let run = format!(
-        "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}{averaged}{networks}",
-        config.batch, config.crop, config.crop, config.lr, config.schedule, config.seed
-    );
-    match start {
-        Some(start) => ModelInfo {
-            trained_steps: start.trained_steps + step,
-            note: format!("{}; then {run}", start.note),
-        },
-        None => ModelInfo {
-            trained_steps: step,
-            note: run,
-        },
-    }
 }

@@ -521,6 +521,22 @@ fn model_info_describes_the_built_in_model() {
 }
 
 #[test]
+fn model_from_checkpoint_refuses_what_is_not_a_checkpoint() {
+    let t = Scratch::new();
+    let not_a_checkpoint = t.file("notes.ckpt", b"hello, I am not a checkpoint\n");
+    let output = t.path("out.bpk");
+    let out = stegnet(&[
+        "model",
+        "from-checkpoint",
+        s(&not_a_checkpoint),
+        "-o",
+        s(&output),
+    ]);
+    assert_fails_cleanly(&out, "notes.ckpt", &output);
+    assert!(stderr(&out).contains("not a StegNet training checkpoint"));
+}
+
+#[test]
 fn steganalysis_commands_end_to_end() {
     let scratch = Scratch::new();
     let clean = scratch.path("clean");

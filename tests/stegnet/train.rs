@@ -236,13 +236,16 @@ fn resuming_gives_exactly_the_same_weights_as_one_run() {
 fn averaged_weights_are_saved_checkpointed_and_resumed_exactly() {
     let (_, dir) = train_in_one_go_and_resumed(Some(0.5));
     let cpu = device::cpu();
-    let saved = checkpoint::load(
-        &dir.path().join("run.ckpt"),
-        &cpu.device.clone().autodiff(),
-        &cpu.network_config(),
-        trainer::optimizer(),
-    )
-    .unwrap();
+    let load = || {
+        checkpoint::load(
+            &dir.path().join("run.ckpt"),
+            &cpu.device.clone().autodiff(),
+            &cpu.network_config(),
+            trainer::optimizer(),
+        )
+        .unwrap()
+    };
+    let saved = load();
     let average = tensors(saved.average.expect("the checkpoint holds the average"));
     assert_eq!(
         average,
@@ -257,6 +260,14 @@ fn averaged_weights_are_saved_checkpointed_and_resumed_exactly() {
             .any(|((name, a), (_, b))| !name.contains("running") && a != b),
         "the average differs from the last step's weights"
     );
+    // The weights taken out of the checkpoint are the run's, described alike.
+    let (_, saved_info) =
+        weights::load(&ModelSource::File(dir.path().join("out.bpk")), &cpu.device).unwrap();
+    let (averaged, info) = load().into_weights(false);
+    assert_eq!(tensors(averaged), average);
+    assert_eq!(info, saved_info);
+    let (iterate, _) = load().into_weights(true);
+    assert_eq!(tensors(iterate), last_step);
 }
 
 #[test]
