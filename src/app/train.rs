@@ -536,6 +536,12 @@ impl TrainView {
                             "Trained weights only: the embedder stays as it is and the decoder \
                              learns on the stego images users save.",
                         ),
+                        (
+                            Tuning::InferenceMode,
+                            "both, as in use",
+                            "Trained weights only: both networks learn while running exactly \
+                             as they do for users (BatchNorm on its running statistics).",
+                        ),
                     ],
                 );
             });

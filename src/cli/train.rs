@@ -53,7 +53,8 @@ pub struct TrainArgs {
     pub ema: f64,
     /// What learns: both networks as in the paper (joint), or only the decoder's weights,
     /// with both networks running as in inference, on the stego images users save
-    /// (decoder-only: fine-tunes trained weights given with --init).
+    /// (decoder-only), or both networks running as in inference (inference-mode); the last
+    /// two fine-tune trained weights given with --init.
     #[arg(long, value_enum, default_value_t = Tuning::Joint)]
     pub tuning: Tuning,
     /// Where the trained weights go; the best validated weights go beside them, in

@@ -71,30 +71,46 @@ pub enum Tuning {
     /// exactly as in inference (BatchNorm on running statistics, which stay as they are), so
     /// the decoder learns on the stego images users save. The embedder stays as it is.
     DecoderOnly,
+    /// Fine-tunes trained weights: both networks learn, both running exactly as in
+    /// inference (BatchNorm on running statistics, which stay as they are), so the embedder
+    /// too learns the stego images users save, not the ones of batch statistics.
+    InferenceMode,
 }
 
 impl Tuning {
     /// Prepares `model` (on the training device) for this tuning; called at the start of
     /// every run, resumed or not (the modes live in the module, not in saved weights).
     pub fn prepare(self, mut model: StegNet) -> StegNet {
-        if self == Tuning::DecoderOnly {
-            // `freeze` switches BatchNorm to its running statistics (and off gradients).
-            model.embedder = model.embedder.freeze();
-            model.decoder = model.decoder.freeze().set_require_grad(true);
+        // `freeze` switches BatchNorm to its running statistics (and off gradients).
+        match self {
+            Tuning::Joint => {}
+            Tuning::DecoderOnly => {
+                model.embedder = model.embedder.freeze();
+                model.decoder = model.decoder.freeze().set_require_grad(true);
+            }
+            Tuning::InferenceMode => {
+                model.embedder = model.embedder.freeze().set_require_grad(true);
+                model.decoder = model.decoder.freeze().set_require_grad(true);
+            }
         }
         model
     }
 
-    /// Refuses to start a run in this mode from a fresh network (`trained` is false): the
-    /// decoder alone is tuned only on a trained embedder. Resumed runs have trained weights.
+    /// Refuses to start a fine-tuning run from a fresh network (`trained` is false): the
+    /// decoder alone is tuned only on a trained embedder, and running statistics mean
+    /// something only once trained. Resumed runs have trained weights.
     pub fn check_start(self, trained: bool) -> anyhow::Result<()> {
-        if self == Tuning::DecoderOnly && !trained {
-            anyhow::bail!(
+        match self {
+            Tuning::DecoderOnly if !trained => anyhow::bail!(
                 "only the decoder of trained weights can be tuned: start from the built-in \
                  model or other trained weights"
-            );
+            ),
+            Tuning::InferenceMode if !trained => anyhow::bail!(
+                "only trained weights can be tuned in inference mode: start from the \
+                 built-in model or other trained weights"
+            ),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -129,6 +145,7 @@ impl TrainConfig {
         let networks = match self.tuning {
             Tuning::Joint => "",
             Tuning::DecoderOnly => ", decoder only (inference mode)",
+            Tuning::InferenceMode => ", both networks in inference mode",
         };
         let run = format!(
             "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}{averaged}{networks}",

@@ -424,52 +424,65 @@ fn the_weight_average_blends_every_tensor() {
 }
 
 #[test]
-fn decoder_only_training_changes_only_the_decoders_weights() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("photos")).unwrap();
-    photo_folder(&dir.path().join("photos"), 4);
-    // With the weights averaged too: the average of an unchanging tensor is that tensor.
-    let mut run = averaged_setup(dir.path(), 3, false, Some(0.9));
-    run.config.tuning = Tuning::DecoderOnly;
-    let (sender, _receiver) = channel();
-    trainer::train(run, &sender, &TrainControl::default()).unwrap();
-    let (before, _) = weights::load(&ModelSource::BuiltIn, &device::cpu().device).unwrap();
-    let (before, after) = (tensors(before), trained_tensors(dir.path()));
-    assert_eq!(before.len(), after.len());
-    // Everything runs as in inference: the embedder stays, and so do the decoder's statistics.
-    let (mut kept, mut learned) = (0, 0);
-    for ((name, a), (other, b)) in before.iter().zip(&after) {
-        assert_eq!(name, other);
-        if name.starts_with("embedder") || name.contains("running") {
-            assert!(a == b, "{name} changed");
-            kept += 1;
-        } else {
-            learned += usize::from(a != b);
+fn fine_tuning_runs_as_in_inference_and_changes_only_what_it_tunes() {
+    for tuning in [Tuning::DecoderOnly, Tuning::InferenceMode] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("photos")).unwrap();
+        photo_folder(&dir.path().join("photos"), 4);
+        // With the weights averaged too: the average of an unchanging tensor is that tensor.
+        let mut run = averaged_setup(dir.path(), 3, false, Some(0.9));
+        run.config.tuning = tuning;
+        let (sender, _receiver) = channel();
+        trainer::train(run, &sender, &TrainControl::default()).unwrap();
+        let (before, _) = weights::load(&ModelSource::BuiltIn, &device::cpu().device).unwrap();
+        let (before, after) = (tensors(before), trained_tensors(dir.path()));
+        assert_eq!(before.len(), after.len());
+        // Everything runs as in inference: BatchNorm's statistics stay, and in decoder-only
+        // tuning the embedder's weights too.
+        let kept_network = match tuning {
+            Tuning::DecoderOnly => "embedder",
+            _ => "(none)",
+        };
+        let (mut kept, mut learned) = (0, [0, 0]);
+        for ((name, a), (other, b)) in before.iter().zip(&after) {
+            assert_eq!(name, other);
+            if name.starts_with(kept_network) || name.contains("running") {
+                assert!(a == b, "{tuning:?}: {name} changed");
+                kept += 1;
+            } else {
+                learned[usize::from(name.starts_with("decoder"))] += usize::from(a != b);
+            }
         }
+        let learned_embedder = tuning == Tuning::InferenceMode;
+        assert!(
+            kept > 0 && learned[1] > 0 && (learned[0] > 0) == learned_embedder,
+            "{tuning:?}: {kept} kept, {learned:?} learned (embedder, decoder)"
+        );
     }
-    assert!(kept > 0 && learned > 0, "{kept} kept, {learned} learned");
 }
 
 #[test]
-fn decoder_only_tuning_refuses_a_fresh_network() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("photos")).unwrap();
-    photo_folder(&dir.path().join("photos"), 4);
-    let mut run = averaged_setup(dir.path(), 3, false, None);
-    run.config.tuning = Tuning::DecoderOnly;
-    run.init = None;
-    let (sender, _receiver) = channel();
-    let error = trainer::train(run, &sender, &TrainControl::default()).unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .contains("start from the built-in model or other trained weights"),
-        "{error}"
-    );
-    assert!(
-        !dir.path().join("run.ckpt").exists(),
-        "no checkpoint is written"
-    );
+fn fine_tuning_refuses_a_fresh_network() {
+    for tuning in [Tuning::DecoderOnly, Tuning::InferenceMode] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("photos")).unwrap();
+        photo_folder(&dir.path().join("photos"), 4);
+        let mut run = averaged_setup(dir.path(), 3, false, None);
+        run.config.tuning = tuning;
+        run.init = None;
+        let (sender, _receiver) = channel();
+        let error = trainer::train(run, &sender, &TrainControl::default()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("start from the built-in model or other trained weights"),
+            "{error}"
+        );
+        assert!(
+            !dir.path().join("run.ckpt").exists(),
+            "no checkpoint is written"
+        );
+    }
 }
 
 #[test]
