@@ -73,7 +73,7 @@ pub enum Tuning {
     DecoderOnly,
     /// Fine-tunes trained weights: both networks learn, both running exactly as in
     /// inference (BatchNorm on running statistics, which stay as they are), so the embedder
-    /// too learns the stego images users save, not the ones of batch statistics.
+    /// too learns on the stego images users get, not on those of batch statistics.
     InferenceMode,
 }
 
