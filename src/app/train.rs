@@ -612,34 +612,34 @@ impl TrainView {
                 }
                 if ui
                     .button("Stop")
-                    .on_hover_text("Stop after the current step, writing a checkpoint and the weights.")
+                    .on_hover_text(
+                        "Stop after the current step, writing a checkpoint and the weights.",
+                    )
                     .clicked()
                 {
                     run.stop();
                 }
             }
             if let Some(weights) = self.run.as_ref().and_then(TrainRun::weights) {
-                let in_use = matches!(model_in_use, Some(crate::model::ModelSource::File(p)) if p == weights);
-                if ui
-                    .add_enabled(!in_use, egui::Button::new("Use this model"))
-                    .on_hover_text("Embed and reveal with the weights just trained.")
-                    .clicked()
-                {
-                    *request = Some(TrainRequest::UseWeights(weights.to_path_buf()));
-                }
+                use_weights_button(
+                    ui,
+                    "Use this model",
+                    "Embed and reveal with the weights just trained.",
+                    weights,
+                    model_in_use,
+                    request,
+                );
             }
             if let Some((step, best)) = self.run.as_ref().and_then(|run| run.best.as_ref()) {
-                let in_use = matches!(model_in_use, Some(crate::model::ModelSource::File(p)) if p == best);
-                if ui
-                    .add_enabled(!in_use, egui::Button::new(format!("Use the best (step {step})")))
-                    .on_hover_text(
-                        "Embed and reveal with the weights of the best validation so far \
-                         (lowest cover changing rate + hidden-decoded difference).",
-                    )
-                    .clicked()
-                {
-                    *request = Some(TrainRequest::UseWeights(best.clone()));
-                }
+                use_weights_button(
+                    ui,
+                    &format!("Use the best (step {step})"),
+                    "Embed and reveal with the weights of the best validation so far \
+                     (lowest cover changing rate + hidden-decoded difference).",
+                    best,
+                    model_in_use,
+                    request,
+                );
             }
             if matches!(model_in_use, Some(crate::model::ModelSource::File(_)))
                 && ui
@@ -654,6 +654,26 @@ impl TrainView {
                     .on_hover_text("CPU time of the last frames of this window (smoothed).");
             });
         });
+    }
+}
+
+/// A button that switches Embed and Reveal to the weights file `weights`; disabled while
+/// those are the model in use.
+fn use_weights_button(
+    ui: &mut egui::Ui,
+    text: &str,
+    hover: &str,
+    weights: &Path,
+    model_in_use: Option<&crate::model::ModelSource>,
+    request: &mut Option<TrainRequest>,
+) {
+    let in_use = matches!(model_in_use, Some(crate::model::ModelSource::File(p)) if p == weights);
+    if ui
+        .add_enabled(!in_use, egui::Button::new(text))
+        .on_hover_text(hover)
+        .clicked()
+    {
+        *request = Some(TrainRequest::UseWeights(weights.to_path_buf()));
     }
 }
 
