@@ -13,6 +13,7 @@ use crate::lsb;
 use crate::metrics::Report;
 use crate::model::StegNet;
 use crate::pipeline::{self, Cancelled, NoProgress, Progress, Tiling};
+use crate::refine::{self, Refinement};
 
 /// The figures for one embedded pair.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -92,8 +93,19 @@ pub struct EvalReport {
     /// `None`: full resolution; `Some(s)`: centre crops of s x s.
     pub crop: Option<u32>,
     pub stegnet: Summary,
+    /// The same stego images refined for the decoder, when asked for.
+    pub refined: Option<RefinedSummary>,
     pub lsb_bits: u8,
     pub lsb: Summary,
+}
+
+/// Figures of refined stego images, with the refinement's settings.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RefinedSummary {
+    pub steps: usize,
+    pub cover_weight: f32,
+    #[serde(flatten)]
+    pub summary: Summary,
 }
 
 /// Centre crop of `side` x `side` (or the largest square that fits).
@@ -103,7 +115,9 @@ pub fn centre_crop(image: &RgbImage, side: u32) -> RgbImage {
     image::imageops::crop_imm(image, x, y, side, side).to_image()
 }
 
-/// Evaluates `pairs` pairs (photo i hides photo i + 1) from `photos`.
+/// Evaluates `pairs` pairs (photo i hides photo i + 1) from `photos`; with `refinement`,
+/// also each stego image refined for the decoder.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     model: &StegNet,
     device: &Device,
@@ -111,6 +125,7 @@ pub fn evaluate(
     pairs: usize,
     crop: Option<u32>,
     lsb_bits: u8,
+    refinement: Option<&Refinement>,
     progress: &mut dyn Progress,
 ) -> Result<EvalReport> {
     anyhow::ensure!(photos.len() >= 2, "evaluation needs at least two photos");
@@ -122,7 +137,7 @@ pub fn evaluate(
             None => image,
         })
     };
-    let (mut net, mut base) = (Vec::new(), Vec::new());
+    let (mut net, mut refined, mut base) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..pairs {
         if progress.cancelled() {
             return Err(Cancelled.into());
@@ -132,12 +147,27 @@ pub fn evaluate(
         let hidden = codec::fit(&hidden, cover.width(), cover.height(), FitMode::Resize);
         let tiling = Tiling::default();
         let embedded = pipeline::embed(model, device, &cover, &hidden, tiling, &mut NoProgress)?;
-        let decoded = pipeline::reveal(model, device, &embedded, tiling, &mut NoProgress)?;
-        net.push(Figures::from_report(&Report::measure(
-            &cover,
-            &embedded,
-            Some((&hidden, &decoded)),
-        )));
+        let measure = |embedded: &RgbImage| -> Result<Figures> {
+            let decoded = pipeline::reveal(model, device, embedded, tiling, &mut NoProgress)?;
+            Ok(Figures::from_report(&Report::measure(
+                &cover,
+                embedded,
+                Some((&hidden, &decoded)),
+            )))
+        };
+        net.push(measure(&embedded)?);
+        if let Some(settings) = refinement {
+            let better = refine::refine(
+                model,
+                device,
+                &cover,
+                &hidden,
+                &embedded,
+                settings,
+                &mut NoProgress,
+            )?;
+            refined.push(measure(&better)?);
+        }
         let lsb_embedded = lsb::embed(&cover, &hidden, lsb_bits)?;
         let lsb_decoded = lsb::reveal(&lsb_embedded, lsb_bits)?;
         base.push(Figures::from_report(&Report::measure(
@@ -151,6 +181,11 @@ pub fn evaluate(
         pairs,
         crop,
         stegnet: summarise(&net),
+        refined: refinement.map(|settings| RefinedSummary {
+            steps: settings.steps,
+            cover_weight: settings.cover_weight,
+            summary: summarise(&refined),
+        }),
         lsb_bits,
         lsb: summarise(&base),
     })

@@ -14,4 +14,5 @@ pub mod lsb;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;
+pub mod refine;
 pub mod train;

@@ -121,29 +121,9 @@ impl Tiling {
         let (width, height) = inputs[0].dimensions();
         let mut output = RgbImage::new(width, height);
         self.for_each(width as usize, height as usize, progress, |tile| {
-            let parts: Vec<Planar> = inputs
-                .iter()
-                .map(|image| {
-                    Planar::from_rgb8_window(
-                        image,
-                        tile.window_x,
-                        tile.window_y,
-                        tile.window_width,
-                        tile.window_height,
-                    )
-                })
-                .collect();
+            let parts: Vec<Planar> = inputs.iter().map(|image| tile.window_of(image)).collect();
             let window = Planar::concat(&parts.iter().collect::<Vec<_>>());
-            let (x, y) = tile.core_offset();
-            f(&window).write_rgb8(
-                x,
-                y,
-                tile.width,
-                tile.height,
-                &mut output,
-                tile.x as u32,
-                tile.y as u32,
-            );
+            tile.write_core(&f(&window), &mut output);
         })?;
         Ok(output)
     }
@@ -153,6 +133,31 @@ impl Tile {
     /// Where the core starts inside the window.
     pub fn core_offset(&self) -> (usize, usize) {
         (self.x - self.window_x, self.y - self.window_y)
+    }
+
+    /// This tile's window of an 8-bit image, on the network's scale.
+    pub fn window_of(&self, image: &RgbImage) -> Planar {
+        Planar::from_rgb8_window(
+            image,
+            self.window_x,
+            self.window_y,
+            self.window_width,
+            self.window_height,
+        )
+    }
+
+    /// Rounds the core of `window` (this tile's window, RGB) into its place in `image`.
+    pub fn write_core(&self, window: &Planar, image: &mut RgbImage) {
+        let (x, y) = self.core_offset();
+        window.write_rgb8(
+            x,
+            y,
+            self.width,
+            self.height,
+            image,
+            self.x as u32,
+            self.y as u32,
+        );
     }
 }
 

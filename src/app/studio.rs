@@ -18,6 +18,7 @@ use crate::lsb;
 use crate::metrics::{self, Report};
 use crate::model::{ModelSource, StegNet, weights};
 use crate::pipeline::{self, Tiling};
+use crate::refine::{self, Refinement};
 
 /// The model and where it runs.
 pub struct Engine {
@@ -121,6 +122,8 @@ pub struct Outcome {
     pub report: Report,
     pub seconds: f64,
     pub device: String,
+    /// How the stego image was refined for the decoder, if it was.
+    pub refined: Option<Refinement>,
 }
 
 /// The k-bit LSB stego of the same pair, for comparison.
@@ -150,6 +153,9 @@ pub struct Studio {
     pub stego: Option<Picture>,
     load_jobs: Vec<(Slot, Job<Picture>)>,
     pub fit: FitMode,
+    /// Whether Embed refines the stego image for the decoder, and how.
+    pub refine: bool,
+    pub refinement: Refinement,
     pub embed_job: Option<Job<Outcome>>,
     pub outcome: Option<Outcome>,
     pub reveal_job: Option<Job<(Picture, f64)>>,
@@ -175,6 +181,8 @@ impl Studio {
             stego: None,
             load_jobs: Vec::new(),
             fit: FitMode::Resize,
+            refine: false,
+            refinement: Refinement::default(),
             embed_job: None,
             outcome: None,
             reveal_job: None,
@@ -341,8 +349,8 @@ impl Studio {
         }
     }
 
-    /// Hides the secret in the cover on a worker thread: embed, round to 8 bits, reveal the
-    /// rounded image, measure.
+    /// Hides the secret in the cover on a worker thread: embed, round to 8 bits, refine if
+    /// asked, reveal the 8-bit image, measure.
     pub fn start_embed(&mut self) {
         if let Some(reason) = self.embed_blocker() {
             self.notify_error(format!("Cannot embed: {reason}."));
@@ -352,6 +360,7 @@ impl Studio {
         let cover = self.cover.clone().expect("checked");
         let secret = self.secret.clone().expect("checked");
         let fit = self.fit;
+        let refinement = self.refine.then_some(self.refinement);
         self.embed_job = Some(Job::spawn("embedding", move |progress| {
             let start = Instant::now();
             let (w, h) = cover.size();
@@ -365,6 +374,18 @@ impl Studio {
                 tiling,
                 progress,
             )?;
+            let embedded = match &refinement {
+                Some(settings) => refine::refine(
+                    &engine.model,
+                    &engine.device,
+                    &cover.image,
+                    &fitted,
+                    &embedded,
+                    settings,
+                    progress,
+                )?,
+                None => embedded,
+            };
             let decoded =
                 pipeline::reveal(&engine.model, &engine.device, &embedded, tiling, progress)?;
             let seconds = start.elapsed().as_secs_f64();
@@ -377,6 +398,7 @@ impl Studio {
                 report,
                 seconds,
                 device: engine.device_label.clone(),
+                refined: refinement,
             })
         }));
     }

@@ -4,10 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::{Bar, NetworkArgs, check_stego_output, fit_hidden, load_image, save_image, timed};
+use super::{
+    Bar, NetworkArgs, RefineArgs, check_stego_output, fit_hidden, load_image, save_image, timed,
+};
 use crate::codec::FitMode;
 use crate::metrics;
 use crate::pipeline;
+use crate::refine;
 
 #[derive(Debug, clap::Args)]
 pub struct EmbedArgs {
@@ -22,6 +25,8 @@ pub struct EmbedArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub network: NetworkArgs,
+    #[command(flatten)]
+    pub refine: RefineArgs,
     /// How the hidden image is brought to the cover's size.
     #[arg(long, value_enum, default_value_t = FitMode::Resize)]
     pub fit: FitMode,
@@ -40,6 +45,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
         args.allow_lossy,
         args.force,
     )?;
+    let refinement = args.refine.settings(&args.network);
     let cover = load_image(&args.cover)?;
     let hidden = fit_hidden(load_image(&args.hidden)?, &cover, args.fit);
     let (model, device) = args.network.load()?;
@@ -62,6 +68,20 @@ pub fn run(args: EmbedArgs) -> Result<()> {
             &mut Bar::new("embedding", "tiles"),
         )
     })?;
+    let embedded = match refinement {
+        Some(settings) => timed("refined", || {
+            refine::refine(
+                &model,
+                &device.device,
+                &cover,
+                &hidden,
+                &embedded,
+                &settings,
+                &mut Bar::new("refining", "steps"),
+            )
+        })?,
+        None => embedded,
+    };
     save_image(&embedded, &args.output)?;
     eprintln!(
         "cover changing rate {:.3}%, cover PSNR {:.2} dB",

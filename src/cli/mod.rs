@@ -24,6 +24,7 @@ use crate::device::{self, ComputeDevice, DeviceChoice};
 use crate::fsutil::check_output;
 use crate::model::{ModelSource, StegNet, weights};
 use crate::pipeline::Progress;
+use crate::refine::Refinement;
 
 /// StegNet Studio: hide one photo inside another with a neural network, reveal it again,
 /// and measure what changed. Run without a subcommand to open the app.
@@ -120,6 +121,40 @@ impl NetworkArgs {
             tile: self.tile as usize,
             ..Default::default()
         }
+    }
+}
+
+/// Refining the stego image for the decoder (`embed`, `eval`).
+#[derive(Debug, clap::Args)]
+pub struct RefineArgs {
+    /// Refine the stego image for the decoder with this many steps of Adam per tile: a
+    /// smaller revealed error and a stego image closer to the cover, at the cost of a decoder
+    /// pass forward and backward per step (slow on a CPU). Revealing is unchanged.
+    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub refine: Option<u32>,
+    /// Weight of the cover's difference against the secret's when refining (above 1: closer
+    /// to the cover; below 1: a better revealed secret).
+    #[arg(long, value_name = "W", default_value_t = 1.0, requires = "refine", value_parser = positive_weight)]
+    pub refine_cover_weight: f32,
+}
+
+impl RefineArgs {
+    /// The refinement asked for, tiled like the network's passes.
+    fn settings(&self, network: &NetworkArgs) -> Option<Refinement> {
+        self.refine.map(|steps| Refinement {
+            steps: steps as usize,
+            cover_weight: self.refine_cover_weight,
+            tile: network.tile as usize,
+            ..Refinement::default()
+        })
+    }
+}
+
+/// A finite weight above zero.
+fn positive_weight(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(weight) if weight.is_finite() && weight > 0.0 => Ok(weight),
+        _ => Err(format!("not a positive number: {text}")),
     }
 }
 

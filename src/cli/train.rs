@@ -7,7 +7,7 @@ use std::sync::mpsc::channel;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Bar, NetworkArgs};
+use super::{Bar, NetworkArgs, RefineArgs};
 use crate::analysis::experiment::list_images;
 use crate::device;
 use crate::eval::{self, EvalReport, Figures};
@@ -229,12 +229,15 @@ pub struct EvalArgs {
     pub bits: u8,
     #[command(flatten)]
     pub network: NetworkArgs,
+    #[command(flatten)]
+    pub refine: RefineArgs,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
+    let refinement = args.refine.settings(&args.network);
     let photos = list_images(&args.data)?;
     let (model, compute) = args.network.load()?;
     let report = eval::evaluate(
@@ -244,6 +247,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         args.pairs,
         args.size,
         args.bits,
+        refinement.as_ref(),
         &mut Bar::new("evaluating", "pairs"),
     )?;
     if args.json {
@@ -259,14 +263,21 @@ fn eval_table(report: &EvalReport) -> String {
         format!("{s}x{s} centre crops")
     });
     let mut out = format!("{} pairs, {size}\n", report.pairs);
-    out += &format!(
-        "{:<28} {:>12} {:>12} {:>12} {:>12}\n",
-        "",
-        "StegNet mean",
-        "worst",
-        format!("LSB-{} mean", report.lsb_bits),
-        "worst"
-    );
+    // Columns: a name, then a summary's mean and worst for each method.
+    let mut columns = vec![("StegNet".to_string(), &report.stegnet)];
+    if let Some(refined) = &report.refined {
+        out += &format!(
+            "refined: {} steps per tile, cover weight {}\n",
+            refined.steps, refined.cover_weight
+        );
+        columns.push(("refined".to_string(), &refined.summary));
+    }
+    columns.push((format!("LSB-{}", report.lsb_bits), &report.lsb));
+    out += &format!("{:<28}", "");
+    for (name, _) in &columns {
+        out += &format!(" {:>12} {:>12}", format!("{name} mean"), "worst");
+    }
+    out += "\n";
     /// A table row: name, the figure, whether it is shown in percent.
     type Row = (&'static str, fn(&Figures) -> f64, bool);
     let rows: [Row; 8] = [
@@ -285,13 +296,11 @@ fn eval_table(report: &EvalReport) -> String {
     ];
     for (name, get, percent) in rows {
         let v = |f: &Figures| if percent { 100.0 * get(f) } else { get(f) };
-        out += &format!(
-            "{name:<28} {:>12.4} {:>12.4} {:>12.4} {:>12.4}\n",
-            v(&report.stegnet.mean),
-            v(&report.stegnet.worst),
-            v(&report.lsb.mean),
-            v(&report.lsb.worst)
-        );
+        out += &format!("{name:<28}");
+        for (_, summary) in &columns {
+            out += &format!(" {:>12.4} {:>12.4}", v(&summary.mean), v(&summary.worst));
+        }
+        out += "\n";
     }
     out
 }

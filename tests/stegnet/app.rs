@@ -165,6 +165,21 @@ fn dropped_files_embed_and_inspect() {
     settle(&mut harness);
     let (revealed, _) = harness.state().studio.revealed.clone().expect("revealed");
     assert_eq!(*revealed.image, *outcome.decoded.image);
+
+    // The same pair again, the stego image refined for the decoder.
+    harness.state_mut().settings.tab = Tab::Hide;
+    settle(&mut harness);
+    harness.get_by_label("Refine for the decoder").click();
+    harness.run_steps(2);
+    assert!(harness.state().studio.refine);
+    harness.state_mut().studio.refinement.steps = 5;
+    harness.get_by_label("Embed").click();
+    settle(&mut harness);
+    let refined = harness.state().studio.outcome.clone().expect("embedded");
+    assert_eq!(refined.refined.map(|r| r.steps), Some(5));
+    assert_eq!(refined.embedded.size(), (96, 64));
+    assert_ne!(*refined.embedded.image, *outcome.embedded.image);
+    harness.get_by_label_contains("Refined: 5 steps per tile");
 }
 
 #[test]
@@ -759,6 +774,7 @@ fn twelve_megapixel_frame_time() {
         report,
         seconds: 0.0,
         device: "synthetic".into(),
+        refined: None,
     });
     harness.state_mut().studio.set_lsb_bits(2);
     settle(&mut harness);

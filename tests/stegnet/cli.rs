@@ -509,7 +509,77 @@ fn usage_errors_exit_2() {
         .code(),
         Some(2)
     );
+    for refine in [
+        &["--refine-cover-weight", "2"][..],
+        &["--refine", "0"],
+        &["--refine", "3", "--refine-cover-weight=-1"],
+    ] {
+        let mut args = vec![
+            "embed", "--cover", "a.png", "--hidden", "b.png", "-o", "c.png",
+        ];
+        args.extend_from_slice(refine);
+        assert_eq!(stegnet(&args).status.code(), Some(2), "{refine:?}");
+    }
     assert!(stegnet(&["--help"]).status.success());
+}
+
+#[test]
+fn refined_embedding_and_its_evaluation() {
+    let t = Scratch::new();
+    let cover = t.image("cover.png", 40, 32, 1);
+    let hidden = t.image("hidden.png", 40, 32, 2);
+    let embed = |output: &Path, refine: &[&str]| {
+        let mut args = vec![
+            "embed",
+            "--cover",
+            s(&cover),
+            "--hidden",
+            s(&hidden),
+            "-o",
+            s(output),
+        ];
+        args.extend_from_slice(&["--device", "cpu", "--tile", "16"]);
+        args.extend_from_slice(refine);
+        stegnet(&args)
+    };
+    let (plain, refined) = (t.path("plain.png"), t.path("refined.png"));
+    assert!(embed(&plain, &[]).status.success());
+    let out = embed(&refined, &["--refine", "5", "--refine-cover-weight", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refined in"), "{}", stderr(&out));
+    assert_eq!(read(&refined).dimensions(), (40, 32));
+    assert_ne!(read(&refined), read(&plain), "refinement moved pixels");
+
+    // eval: one-pass and refined figures side by side, as a table and as JSON.
+    let photos = t.path("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for (i, seed) in [3, 4, 5].into_iter().enumerate() {
+        let made = t.image(&format!("p{i}.png"), 30, 30, seed);
+        std::fs::rename(made, photos.join(format!("p{i}.png"))).unwrap();
+    }
+    let eval = |extra: &[&str]| {
+        let mut args = vec!["eval", "--data", s(&photos), "--pairs", "2", "--size", "24"];
+        args.extend_from_slice(&["--device", "cpu", "--refine", "3"]);
+        args.extend_from_slice(extra);
+        stegnet(&args)
+    };
+    let out = eval(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("refined: 3 steps per tile, cover weight 1"),
+        "{table}"
+    );
+    assert!(table.contains("refined mean"), "{table}");
+    let out = eval(&["--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["pairs"], 2);
+    assert_eq!(report["refined"]["steps"], 3);
+    for summary in [&report["stegnet"], &report["refined"], &report["lsb"]] {
+        let rate = summary["mean"]["cover_changing_rate"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&rate), "{report}");
+    }
 }
 
 #[test]

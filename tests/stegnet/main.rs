@@ -7,4 +7,5 @@ mod codec;
 mod lsb;
 mod metrics;
 mod model;
+mod refine;
 mod train;

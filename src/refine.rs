@@ -1,0 +1,212 @@
+//! Refining a stego image for the fixed decoder.
+//!
+//! The embedder makes a stego image in one pass. The decoder that will reveal it is a fixed,
+//! differentiable function, so the stego image itself can then be improved: steps of Adam on
+//! its pixels lower `w |stego - cover| + |decoder(stego) - secret|`, measured after the same
+//! 8-bit rounding as the saved PNG (straight-through gradient). Revealing is unchanged: any
+//! copy of the same model reveals a refined image, with a smaller error, from a stego image
+//! closer to its cover. It costs a decoder pass forward and backward per step and pixel.
+//!
+//! Large images are refined tile by tile. A decoded pixel depends on the stego image within
+//! [`RECEPTIVE_RADIUS`] pixels, so each tile moves only its core and counts the secret's
+//! error over the core and a ring of that radius around it, computed from a window twice that
+//! radius wide: the tile sees exactly how it changes its neighbours' revealed pixels, and
+//! later tiles start from the pixels earlier ones settled.
+
+use burn::prelude::*;
+use image::RgbImage;
+
+use crate::codec::Planar;
+use crate::model::{RECEPTIVE_RADIUS, StegNet};
+use crate::pipeline::{Cancelled, Progress, Tile, Tiling};
+use crate::train::loss::quantize_straight_through;
+
+/// How a stego image is refined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Refinement {
+    /// Adam steps on each tile.
+    pub steps: usize,
+    /// The first step's size in 8-bit levels; it decays to zero over the steps (cosine).
+    pub step_levels: f32,
+    /// Weight of the cover's difference against the secret's: above 1 keeps the stego image
+    /// closer to the cover, below 1 reveals the secret better.
+    pub cover_weight: f32,
+    /// Side of a tile's core, in pixels.
+    pub tile: usize,
+}
+
+impl Default for Refinement {
+    fn default() -> Self {
+        Self {
+            steps: 100,
+            step_levels: 4.0,
+            cover_weight: 1.0,
+            tile: 256,
+        }
+    }
+}
+
+impl Refinement {
+    /// The tiles of a `width` x `height` image: cores of [`Refinement::tile`], windows with
+    /// twice the receptive radius around them.
+    fn tiling(&self) -> Tiling {
+        Tiling {
+            tile: self.tile,
+            margin: 2 * RECEPTIVE_RADIUS,
+        }
+    }
+
+    /// Step size of step `step` (from 0) on the network's [-1, 1] scale.
+    fn rate(&self, step: usize) -> f64 {
+        let peak = f64::from(self.step_levels) * 2.0 / 255.0;
+        let progress = step as f64 / self.steps as f64;
+        peak * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+    }
+}
+
+/// Refines `stego` (the embedder's 8-bit output for `cover` and `hidden`, all the same size)
+/// and returns the refined 8-bit stego image. `device` is where the model runs; the
+/// gradients are taken on its autodiff twin.
+pub fn refine(
+    model: &StegNet,
+    device: &Device,
+    cover: &RgbImage,
+    hidden: &RgbImage,
+    stego: &RgbImage,
+    settings: &Refinement,
+    progress: &mut dyn Progress,
+) -> Result<RgbImage, Cancelled> {
+    assert!(
+        cover.dimensions() == hidden.dimensions() && cover.dimensions() == stego.dimensions(),
+        "cover, hidden and stego images must be the same size"
+    );
+    let autodiff = device.clone().autodiff();
+    let decoder = model.decoder.clone().to_device(&autodiff).freeze();
+    let (width, height) = (cover.width() as usize, cover.height() as usize);
+    let tiles = settings.tiling().tiles(width, height);
+    let total = tiles.len() * settings.steps;
+    let mut refined = stego.clone();
+    for (index, tile) in tiles.iter().enumerate() {
+        let problem = TileProblem::new(tile, width, height, &autodiff);
+        let mut steps_done = |step: usize| {
+            progress.advance(index * settings.steps + step, total);
+            !progress.cancelled()
+        };
+        let result = problem.solve(
+            &decoder,
+            tile.window_of(&refined),
+            &tile.window_of(cover),
+            &tile.window_of(hidden),
+            settings,
+            &mut steps_done,
+        )?;
+        tile.write_core(&result, &mut refined);
+    }
+    Ok(refined)
+}
+
+/// One tile's optimisation: which pixels move and where the errors count.
+struct TileProblem {
+    /// 1 on the tile's core (the pixels that move and whose cover difference counts).
+    core: Tensor<4>,
+    /// 1 on the core and the ring around it (where the secret's error counts).
+    reach: Tensor<4>,
+    core_pixels: usize,
+}
+
+impl TileProblem {
+    fn new(tile: &Tile, width: usize, height: usize, device: &Device) -> Self {
+        let (w, h) = (tile.window_width, tile.window_height);
+        let (cx, cy) = tile.core_offset();
+        let mask = |x0: usize, y0: usize, x1: usize, y1: usize| {
+            let mut data = vec![0.0f32; w * h];
+            for row in y0..y1 {
+                data[row * w + x0..row * w + x1].fill(1.0);
+            }
+            Tensor::<4>::from_data(TensorData::new(data, [1, 1, h, w]), device)
+        };
+        let r = RECEPTIVE_RADIUS;
+        // The ring, clipped to the image, in window coordinates.
+        let (rx0, ry0) = (tile.x.saturating_sub(r), tile.y.saturating_sub(r));
+        let (rx1, ry1) = (
+            (tile.x + tile.width + r).min(width),
+            (tile.y + tile.height + r).min(height),
+        );
+        Self {
+            core: mask(cx, cy, cx + tile.width, cy + tile.height),
+            reach: mask(
+                rx0 - tile.window_x,
+                ry0 - tile.window_y,
+                rx1 - tile.window_x,
+                ry1 - tile.window_y,
+            ),
+            core_pixels: tile.width * tile.height,
+        }
+    }
+
+    /// Adam on the core's pixels of `start`; `step_done(k)` after each step says whether to
+    /// go on. Returns the window's pixels, unrounded.
+    fn solve(
+        &self,
+        decoder: &crate::model::Network,
+        start: Planar,
+        cover: &Planar,
+        hidden: &Planar,
+        settings: &Refinement,
+        step_done: &mut dyn FnMut(usize) -> bool,
+    ) -> Result<Planar, Cancelled> {
+        let device = self.core.device();
+        let tensor = |planar: &Planar| {
+            Tensor::<4>::from_data(
+                TensorData::new(
+                    planar.data.clone(),
+                    [1, planar.channels, planar.height, planar.width],
+                ),
+                &device,
+            )
+        };
+        let (cover, hidden) = (tensor(cover), tensor(hidden));
+        let scale = 1.0 / (3 * self.core_pixels) as f64;
+        let (beta1, beta2, epsilon) = (0.9f64, 0.999f64, 1e-8);
+        let mut pixels = tensor(&start).inner();
+        let core = self.core.clone().inner();
+        let mut moment = pixels.zeros_like();
+        let mut second = pixels.zeros_like();
+        for step in 0..settings.steps {
+            let tracked = pixels.clone().autodiff().require_grad();
+            let stego = quantize_straight_through(tracked.clone());
+            let decoded = decoder.forward(stego.clone());
+            let cover_error = ((stego - cover.clone()).abs() * self.core.clone()).sum();
+            let hidden_error = ((decoded - hidden.clone()).abs() * self.reach.clone()).sum();
+            let loss =
+                (cover_error.mul_scalar(settings.cover_weight) + hidden_error).mul_scalar(scale);
+            let gradient = tracked
+                .grad(&loss.backward())
+                .expect("the pixels require a gradient")
+                * core.clone();
+            let k = (step + 1) as i32;
+            moment = moment.mul_scalar(beta1) + gradient.clone().mul_scalar(1.0 - beta1);
+            second = second.mul_scalar(beta2) + gradient.square().mul_scalar(1.0 - beta2);
+            let update = moment.clone().div_scalar(1.0 - beta1.powi(k))
+                / second
+                    .clone()
+                    .div_scalar(1.0 - beta2.powi(k))
+                    .sqrt()
+                    .add_scalar(epsilon);
+            pixels = (pixels - update.mul_scalar(settings.rate(step))).clamp(-1.0, 1.0);
+            if !step_done(step + 1) {
+                return Err(Cancelled);
+            }
+        }
+        let [_, channels, height, width] = pixels.dims();
+        Ok(Planar {
+            channels,
+            height,
+            width,
+            data: pixels
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("pixels are f32"),
+        })
+    }
+}
