@@ -182,14 +182,23 @@ pub struct Cancelled;
 
 /// One forward pass of `network` over a whole planar image.
 pub fn forward(network: &Network, device: &Device, input: &Planar) -> Planar {
-    let shape = [1, input.channels, input.height, input.width];
-    let tensor = Tensor::<4>::from_data(TensorData::new(input.data.clone(), shape), device);
-    let output = network.forward(tensor);
-    let [_, channels, height, width] = output.dims();
-    let data = output
+    from_tensor(network.forward(to_tensor(input, device)))
+}
+
+/// A planar image as a batch of one, `[1, c, h, w]`, on `device`.
+pub fn to_tensor(planar: &Planar, device: &Device) -> Tensor<4> {
+    let shape = [1, planar.channels, planar.height, planar.width];
+    Tensor::<4>::from_data(TensorData::new(planar.data.clone(), shape), device)
+}
+
+/// A batch of one, `[1, c, h, w]`, as a planar image.
+pub fn from_tensor(tensor: Tensor<4>) -> Planar {
+    let [batch, channels, height, width] = tensor.dims();
+    assert_eq!(batch, 1, "one image at a time");
+    let data = tensor
         .into_data()
         .try_into_vec::<f32>()
-        .expect("the network outputs f32");
+        .expect("images are f32");
     Planar {
         channels,
         height,

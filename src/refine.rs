@@ -18,7 +18,7 @@ use image::RgbImage;
 
 use crate::codec::Planar;
 use crate::model::{RECEPTIVE_RADIUS, StegNet};
-use crate::pipeline::{Cancelled, Progress, Tile, Tiling};
+use crate::pipeline::{Cancelled, Progress, Tile, Tiling, from_tensor, to_tensor};
 use crate::train::loss::quantize_straight_through;
 
 /// How a stego image is refined.
@@ -156,19 +156,10 @@ impl TileProblem {
         step_done: &mut dyn FnMut(usize) -> bool,
     ) -> Result<Planar, Cancelled> {
         let device = self.core.device();
-        let tensor = |planar: &Planar| {
-            Tensor::<4>::from_data(
-                TensorData::new(
-                    planar.data.clone(),
-                    [1, planar.channels, planar.height, planar.width],
-                ),
-                &device,
-            )
-        };
-        let (cover, hidden) = (tensor(cover), tensor(hidden));
+        let (cover, hidden) = (to_tensor(cover, &device), to_tensor(hidden, &device));
         let scale = 1.0 / (3 * self.core_pixels) as f64;
         let (beta1, beta2, epsilon) = (0.9f64, 0.999f64, 1e-8);
-        let mut pixels = tensor(&start).inner();
+        let mut pixels = to_tensor(&start, &device).inner();
         let core = self.core.clone().inner();
         let mut moment = pixels.zeros_like();
         let mut second = pixels.zeros_like();
@@ -198,15 +189,6 @@ impl TileProblem {
                 return Err(Cancelled);
             }
         }
-        let [_, channels, height, width] = pixels.dims();
-        Ok(Planar {
-            channels,
-            height,
-            width,
-            data: pixels
-                .into_data()
-                .try_into_vec::<f32>()
-                .expect("pixels are f32"),
-        })
+        Ok(from_tensor(pixels))
     }
 }
