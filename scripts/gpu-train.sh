@@ -1,47 +1,44 @@
 #!/usr/bin/env bash
-# Joint training on a lent GPU machine (a remote x86-64 box with an NVIDIA GPU, no Rust
-# toolchain, and a 64 MiB limit on what travels with the working tree). Three commands:
+# Fine-tuning on a lent GPU machine (a remote x86-64 box with an NVIDIA GPU and 16 CPU cores,
+# no Rust toolchain, and a 64 MiB limit on what travels with the working tree). Three
+# commands:
 #
 #   scripts/gpu-train.sh pack    # here, after `cargo build --release` and
 #                                # scripts/fetch-photos.sh: writes .dev/stegnet.xz (the
 #                                # stripped release binary, compressed) and .dev/photos/
 #                                # (the photos with their long side reduced to 512, as the
-#                                # trainer's cache reduces them anyway; needs python3-pil)
+#                                # trainer's cache reduces them anyway; needs Pillow:
+#                                # $PYTHON names the interpreter, default python3)
 #   scripts/gpu-train.sh bench   # there: `stegnet bench` (training step of 32 pairs of 64x64,
 #                                # embed + reveal of 1024x1024) on the CPU and the GPU, with
-#                                # the default network, --plain and --depthwise shifted;
-#                                # printed, and kept for the logs of a `run` that follows
+#                                # the default network, --plain and --depthwise shifted
 #                                # ($BENCH replaces those bench arguments)
-#   scripts/gpu-train.sh run     # there, with .dev/ (and a Vulkan loader) carried: the runs
-#                                # below side by side on the one GPU, each stopped with
-#                                # SIGINT after $T seconds (default 300) so that it writes
-#                                # its checkpoint and averaged weights; then each run's
-#                                # decoder tuned alone for $D seconds (default 150: a new
-#                                # process compiles its GPU kernels again). Into
-#                                # $OUT (default /tmp/out): NAME.bpk (joint), NAME-dec.bpk
-#                                # (decoder tuned: the one to evaluate), run.log, and
-#                                # results.tgz (the joint checkpoints and every log).
+#   scripts/gpu-train.sh run     # there, with .dev/ (and a Vulkan loader) carried: two
+#                                # phases, each run stopped with SIGINT after its time so
+#                                # that it writes its checkpoint and weights.
 #
-# Each run starts from the shipped weights with a constant learning rate (the time, not the
-# step count, ends it) and the default moving average. Joint training changes the embedder
-# and trains the decoder on training-mode stego images, so each run's average then gets the
-# decoder-only pass that made the shipped model (session 5); without it, session 6's three
-# GPU runs scored worse than the shipped model. If wgpu finds no hardware adapter, one CPU
-# run takes the GPU runs' place. Session 6 ran these three runs on an H200 (see
-# assets/MODEL.md): about 33, 57 and 90 pairs/s, side by side.
+# Phase 1 ($T seconds, default 280): the runs below side by side, two on the GPU and one on
+# the machine's CPU cores, all `--tuning inference-mode` (both networks learning while they
+# run as users run them) at a low constant rate, the recipe that moved the model past its
+# frontier on the 2-core CPU in session 8. Phase 2 ($D seconds, default 140): each run's best
+# validated weights get a decoder-only pass on the CPU cores (as sessions 5 and 8 finished
+# their models), while the GPU, free again, times `embed --refine` on the demo pair.
+# Into $OUT (default /tmp/out): run.log, and results.tgz with every run's weights
+# (NAME-best.bpk, NAME-dec-best.bpk: the one to evaluate), logs and phase-1 checkpoints.
+# Without a hardware GPU the GPU runs go to the CPU too.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pack="$root/.dev"
-# name, then its own arguments
-runs=("a --batch 32 --lr 1e-4 --seed 61"
-      "b --batch 64 --lr 2e-4 --seed 62"
-      "c --batch 128 --lr 3e-4 --seed 63")
+# name, where it trains (gpu or cpu), then its own arguments
+runs=("a gpu --init assets/training/tfinit-line-session8.bpk --batch 64 --lr 3e-5 --warmup 10 --every 40 --seed 91"
+      "b gpu --init assets/stegnet.bpk --batch 64 --lr 3e-5 --warmup 10 --every 40 --seed 92"
+      "c cpu --init assets/training/tfinit-line-session8.bpk --batch 8 --lr 2e-5 --warmup 50 --every 250 --seed 93")
 
 pack() {
   mkdir -p "$pack"
   strip -o "$pack/stegnet" "$root/target/release/stegnet"
   xz -T0 -6 -f "$pack/stegnet"
-  python3 - "$root/data/photos" "$pack/photos" <<'EOF'
+  "${PYTHON:-python3}" - "$root/data/photos" "$pack/photos" <<'EOF'
 import pathlib, sys
 from PIL import Image
 source, target = map(pathlib.Path, sys.argv[1:])
@@ -87,66 +84,71 @@ bench() {
 }
 
 run() {
-  local seconds="${T:-300}" device=gpu
   mkdir -p "$out"
   exec > >(tee -a "$out/run.log") 2>&1
   prepare
+  cd "$root"
+  local gpu=gpu
+  if ! nvidia-smi -L; then
+    echo "no NVIDIA GPU: every run on the CPU"
+    gpu=cpu
+  fi
 
-  # name, seconds, then the run's own arguments; checkpoints stay out of $OUT, which
-  # brings back at most eight files
+  # name, seconds, CPU threads, then the run's own arguments; checkpoints stay out of $OUT,
+  # which brings back at most eight files
   timed() {
-    local name=$1 limit=$2; shift 2
-    timeout -k 40 -s INT "$limit" /tmp/stegnet train --data "$pack/photos/train" \
-      --val "$pack/photos/val" --schedule constant --steps 1000000 --crop 64 \
-      --every 500 --device "$device" --out "$out/$name.bpk" --checkpoint "$logs/$name.ckpt" \
+    local name=$1 limit=$2 threads=$3; shift 3
+    RAYON_NUM_THREADS=$threads timeout -k 40 -s INT "$limit" /tmp/stegnet train \
+      --data "$pack/photos/train" --val "$pack/photos/val" --schedule constant \
+      --steps 1000000 --crop 64 --out "$logs/$name.bpk" --checkpoint "$logs/$name.ckpt" \
       "$@" > "$logs/$name.log" 2>&1 || true
     echo "run $name stopped at $(date +%T)"
   }
-  train() { # name, then its own arguments
-    local name=$1; shift
-    timed "$name" "$seconds" --init "$root/assets/stegnet.bpk" --warmup 100 "$@"
-  }
-  tune_decoder() { # name of a joint run
-    timed "$1-dec" "${D:-150}" --init "$out/$1.bpk" --tuning decoder-only --batch 32 \
-      --lr 1e-4 --warmup 20 --seed 71
+  best() { # the best validated weights of a run, or its last if it never validated
+    if [ -f "$logs/$1-best.bpk" ]; then echo "$logs/$1-best.bpk"; else echo "$logs/$1.bpk"; fi
   }
 
-  rm -f "$logs"/*.log "$logs"/*.ckpt  # a warm machine keeps /tmp; bench.txt stays
-  local pids="" first=${runs[0]%% *} names=""
-  # shellcheck disable=SC2086  # each run's arguments are split on purpose
-  train ${runs[0]} & pids=$!
-  for _ in $(seq 60); do grep -q '^device:' "$logs/$first.log" 2>/dev/null && break; sleep 1; done
-  if ! grep -q '^device: GPU' "$logs/$first.log" || grep -q 'software' "$logs/$first.log"; then
-    echo "no hardware GPU: one run on the CPU instead"
-    pkill -KILL -f "/tmp/stegnet train" || true
-    wait $pids || true
-    rm -f "$out/$first".* "$logs/$first".*
-    device=cpu
-    train cpu --batch 16 --lr 1e-4 --seed 61 & pids=$!
-    names=cpu
-  else
-    names=$first
-    for spec in "${runs[@]:1}"; do
-      names="$names ${spec%% *}"
-      sleep 1
-      # shellcheck disable=SC2086
-      train $spec & pids="$pids $!"
-    done
-  fi
+  rm -rf "$logs" && mkdir -p "$logs"  # a warm machine keeps /tmp
+  local pids="" names="" spec name where
+  for spec in "${runs[@]}"; do
+    read -r name where _ <<< "$spec"
+    names="$names $name"
+    [ "$where" = gpu ] && where=$gpu
+    # shellcheck disable=SC2086  # each run's arguments are split on purpose
+    timed "$name" "${T:-280}" "$([ "$where" = gpu ] && echo 2 || echo 12)" \
+      --tuning inference-mode --device "$where" ${spec#* * } &
+    pids="$pids $!"
+    sleep 1
+  done
   # shellcheck disable=SC2086  # one process id per word
   monitor $pids
+
   pids=""
   for name in $names; do
-    tune_decoder "$name" & pids="$pids $!"
+    timed "$name-dec" "${D:-140}" 4 --init "$(best "$name")" --tuning decoder-only \
+      --batch 8 --lr 1e-4 --warmup 20 --every 200 --device cpu --seed 71 &
+    pids="$pids $!"
   done
+  refine_timing
   # shellcheck disable=SC2086
   monitor $pids
-  for log in "$logs"/*.log; do echo "== $log"; grep -v '^step' "$log" | tail -8; done
-  # The joint checkpoints can be resumed; the decoder-only ones are not worth a file's
-  # 16 MiB limit (three joint checkpoints pack to about 7 MB).
-  rm -f "$logs"/*-dec.ckpt
+
+  for log in "$logs"/*.log; do echo "== $log"; grep -v '^step' "$log" | tail -12; done
+  rm -f "$logs"/*-dec.ckpt  # the decoder-only passes are not resumed
   tar czf "$out/results.tgz" -C "$(dirname "$logs")" "$(basename "$logs")"
   ls -la "$out"
+}
+
+# The demo pair (512x512, four tiles) refined on the GPU by 5 and 20 steps: `embed` says how
+# long refining took, so the difference of the two is 15 steps without kernel compilation.
+refine_timing() {
+  local steps
+  for steps in 5 20; do
+    echo "embed --refine $steps on $gpu:"
+    timeout 120 /tmp/stegnet embed --device "$gpu" --cover assets/demo-cover.png \
+      --hidden assets/demo-secret.png -o "$logs/refined-$steps.png" -f --refine "$steps" 2>&1 \
+      | grep -E '^(device|embedded|refined)' || true
+  done
 }
 
 # Every 10 s the GPU's load and each run's last step, until the given processes end.
