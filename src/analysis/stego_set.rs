@@ -10,6 +10,7 @@ use crate::codec::{self, FitMode};
 use crate::lsb;
 use crate::model::StegNet;
 use crate::pipeline::{self, Cancelled, NoProgress, Progress, Tiling};
+use crate::refine::{self, Refinement};
 
 /// How secrets are hidden.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,30 +36,74 @@ impl Method {
     }
 }
 
-/// Hides `secret` (fitted to the cover) in `cover`.
+/// How the StegNet method hides: the model, where it runs, the tiles of its passes, and
+/// whether each stego image is then refined for the decoder.
+#[derive(Clone, Copy)]
+pub struct Hider<'a> {
+    pub model: &'a StegNet,
+    pub device: &'a Device,
+    pub tiling: Tiling,
+    pub refinement: Option<Refinement>,
+}
+
+impl<'a> Hider<'a> {
+    /// One pass of the embedder in tiles of the default size, no refinement.
+    pub fn new(model: &'a StegNet, device: &'a Device) -> Self {
+        Self {
+            model,
+            device,
+            tiling: Tiling::default(),
+            refinement: None,
+        }
+    }
+}
+
+/// Hides `secret` (fitted to the cover) in `cover`. `progress` is only asked whether to
+/// stop, between refinement steps.
 pub fn hide(
     method: Method,
-    model: Option<(&StegNet, &Device)>,
+    stegnet: Option<&Hider>,
     cover: &RgbImage,
     secret: &RgbImage,
+    progress: &mut dyn Progress,
 ) -> Result<RgbImage> {
     let secret = codec::fit(secret, cover.width(), cover.height(), FitMode::Resize);
     Ok(match method {
         Method::Lsb(k) => lsb::embed(cover, &secret, k)?,
         Method::StegNet => {
-            let Some((net, device)) = model else {
+            let Some(hider) = stegnet else {
                 bail!("the StegNet method needs a model");
             };
-            pipeline::embed(
-                net,
-                device,
-                cover,
-                &secret,
-                Tiling::default(),
-                &mut NoProgress,
-            )?
+            let (model, device) = (hider.model, hider.device);
+            let stego =
+                pipeline::embed(model, device, cover, &secret, hider.tiling, &mut NoProgress)?;
+            match &hider.refinement {
+                Some(settings) => {
+                    let mut stop_only = StopOnly(progress);
+                    refine::refine(
+                        model,
+                        device,
+                        cover,
+                        &secret,
+                        &stego,
+                        settings,
+                        &mut stop_only,
+                    )?
+                }
+                None => stego,
+            }
         }
     })
+}
+
+/// Passes on whether to stop, but not the steps of one image: the set's progress counts
+/// images.
+struct StopOnly<'a>(&'a mut dyn Progress);
+
+impl Progress for StopOnly<'_> {
+    fn cancelled(&self) -> bool {
+        self.0.cancelled()
+    }
 }
 
 /// Pairs cover i with secret i (cycling through the secrets; with the same folder for both,
@@ -66,7 +111,7 @@ pub fn hide(
 /// `OUT/<cover name>.png`. Returns the files written.
 pub fn make(
     method: Method,
-    model: Option<(&StegNet, &Device)>,
+    stegnet: Option<&Hider>,
     covers: &[PathBuf],
     secrets: &[PathBuf],
     out: &Path,
@@ -84,7 +129,7 @@ pub fn make(
         let secret_path = &secrets[(i + usize::from(same_set)) % secrets.len()];
         let cover = codec::load_rgb(cover_path)?.image;
         let secret = codec::load_rgb(secret_path)?.image;
-        let stego = hide(method, model, &cover, &secret)?;
+        let stego = hide(method, stegnet, &cover, &secret, progress)?;
         let name = cover_path.file_stem().unwrap_or_default().to_string_lossy();
         let target = out.join(format!("{name}.png"));
         codec::save_rgb(&stego, &target)?;

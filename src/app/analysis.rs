@@ -14,6 +14,7 @@ use super::worker::{Job, take_finished};
 use crate::analysis::experiment::{self, DetectorSpec, Experiment, ImageScores};
 use crate::analysis::stego_set::{self, Method};
 use crate::analysis::{Detector, trained::TrainedDetector};
+use crate::refine::Refinement;
 
 /// Side of each image in the comparison under the table, in points.
 const VIEW: f32 = 300.0;
@@ -44,6 +45,9 @@ pub struct AnalysisView {
     pub trained: String,
     /// How "Generate" hides images in the clean set.
     pub method: Method,
+    /// Whether generated StegNet stego images are refined for the decoder, and how.
+    pub refine: bool,
+    pub refinement: Refinement,
     pub generate_job: Option<Job<PathBuf>>,
     pub job: Option<Job<Experiment>>,
     pub experiment: Option<Experiment>,
@@ -65,6 +69,8 @@ impl Default for AnalysisView {
             classic: [true; 5],
             trained: String::new(),
             method: Method::StegNet,
+            refine: false,
+            refinement: Refinement::default(),
             generate_job: None,
             job: None,
             experiment: None,
@@ -144,7 +150,8 @@ impl AnalysisView {
     }
 
     /// Makes a stego set from the clean folder (image i hides image i + 1) with the chosen
-    /// method, in a new folder; it becomes the stego folder when done.
+    /// method (StegNet's refined if asked), in a new folder; it becomes the stego folder when
+    /// done.
     pub fn generate(&mut self, engine: Option<Arc<Engine>>) {
         if self.busy() {
             return;
@@ -161,12 +168,20 @@ impl AnalysisView {
             return;
         }
         let method = self.method;
+        let refinement = (method == Method::StegNet && self.refine).then_some(self.refinement);
+        let name = match refinement {
+            Some(_) => "stegnet-refined".to_string(),
+            None => method_name(method),
+        };
         let parent = self.sets_folder.clone();
         self.error = None;
         self.generate_job = Some(Job::spawn("making the stego set", move |progress| {
-            let out = crate::fsutil::new_folder(&parent, &method_name(method))?;
-            let model = engine.as_deref().map(|e| (&e.model, &e.device));
-            stego_set::make(method, model, &clean, &clean, &out, progress)?;
+            let out = crate::fsutil::new_folder(&parent, &name)?;
+            let hider = engine.as_deref().map(|e| stego_set::Hider {
+                refinement,
+                ..stego_set::Hider::new(&e.model, &e.device)
+            });
+            stego_set::make(method, hider.as_ref(), &clean, &clean, &out, progress)?;
             Ok(out)
         }));
     }
@@ -338,6 +353,9 @@ impl AnalysisView {
                 }
             }
         });
+        if self.method == Method::StegNet {
+            super::hide::refine_row(ui, &mut self.refine, &mut self.refinement);
+        }
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }

@@ -192,8 +192,9 @@ pub(super) fn metrics_grid(ui: &mut egui::Ui, id: &str, report: &Report) {
     });
 }
 
-/// Whether Embed refines the stego image for the decoder, and its settings.
-fn refine_row(ui: &mut egui::Ui, refine: &mut bool, settings: &mut Refinement) {
+/// Whether the stego image is refined for the decoder, and how (the Hide view's Embed, and the
+/// Analysis view's StegNet sets).
+pub(super) fn refine_row(ui: &mut egui::Ui, refine: &mut bool, settings: &mut Refinement) {
     ui.horizontal(|ui| {
         ui.checkbox(refine, "Refine for the decoder").on_hover_text(
             "After embedding, adjust the stego image's pixels by steps of Adam through the \

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
-use super::{Bar, NetworkArgs};
+use super::{Bar, NetworkArgs, RefineArgs, usage_error};
 use crate::analysis::experiment::{self, DetectorSpec, Experiment};
 use crate::analysis::plot;
 use crate::analysis::stego_set::{self, Method};
@@ -155,12 +155,21 @@ pub struct MakeStegoArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub network: NetworkArgs,
+    #[command(flatten)]
+    pub refine: RefineArgs,
     /// Replace stego images that exist.
     #[arg(short, long)]
     pub force: bool,
 }
 
 pub fn make_stego(args: MakeStegoArgs) -> Result<()> {
+    let refinement = args.refine.settings(&args.network);
+    if refinement.is_some() && args.method != Method::StegNet {
+        usage_error(
+            "make-stego",
+            "--refine refines StegNet stego images: use it with --method stegnet",
+        );
+    }
     let covers = experiment::list_images(&args.covers)?;
     let secrets = experiment::list_images(&args.secrets)?;
     std::fs::create_dir_all(&args.out)
@@ -170,10 +179,14 @@ pub fn make_stego(args: MakeStegoArgs) -> Result<()> {
         Method::StegNet => Some(args.network.load()?),
         Method::Lsb(_) => None,
     };
-    let model = loaded.as_ref().map(|(net, device)| (net, &device.device));
+    let hider = loaded.as_ref().map(|(model, device)| stego_set::Hider {
+        tiling: args.network.tiling(),
+        refinement,
+        ..stego_set::Hider::new(model, &device.device)
+    });
     let written = stego_set::make(
         args.method,
-        model,
+        hider.as_ref(),
         &covers,
         &secrets,
         &args.out,

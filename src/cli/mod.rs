@@ -150,6 +150,20 @@ impl RefineArgs {
     }
 }
 
+/// Ends the program with a usage error of `subcommand` (exit code 2 and its usage line, as
+/// clap's own), for combinations of options that clap cannot check itself.
+fn usage_error(subcommand: &str, message: &str) -> ! {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    let command = cli
+        .find_subcommand_mut(subcommand)
+        .expect("a subcommand of this program");
+    let mut command = command.clone().bin_name(format!("stegnet {subcommand}"));
+    command
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
+}
+
 /// A finite weight above zero.
 fn positive_weight(text: &str) -> Result<f32, String> {
     match text.parse::<f32>() {

@@ -735,6 +735,24 @@ fn analysis_view_generates_a_stego_set_and_shows_roc_curves() {
         residual.image.pixels().any(|p| p.0 != [0, 0, 0]),
         "LSB-1 leaves a residual"
     );
+
+    // A StegNet set refined for the decoder, with the row the Hide view has too.
+    harness.state_mut().analysis.method = stegnet::analysis::stego_set::Method::StegNet;
+    harness.step();
+    harness.get_by_label("Refine for the decoder").click();
+    harness.state_mut().analysis.refinement.steps = 2;
+    harness.step();
+    assert!(harness.state().analysis.refine);
+    harness.get_by_label("Generate stego set").click();
+    harness.step();
+    step_until(&mut harness, "the refined set is made", |app| {
+        !app.analysis.busy()
+    });
+    assert_eq!(harness.state().analysis.error, None);
+    let refined = PathBuf::from(&harness.state().analysis.stego);
+    let name = refined.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("stegnet-refined-"), "{name}");
+    assert_eq!(std::fs::read_dir(&refined).unwrap().count(), 5);
 }
 
 /// A measurement, not a check (so ignored): the UI's CPU time per frame with a

@@ -520,6 +520,21 @@ fn usage_errors_exit_2() {
         args.extend_from_slice(refine);
         assert_eq!(stegnet(&args).status.code(), Some(2), "{refine:?}");
     }
+    let refined_lsb = stegnet(&[
+        "make-stego",
+        "--method",
+        "lsb3",
+        "--covers",
+        "c",
+        "--secrets",
+        "c",
+        "--out",
+        "o",
+        "--refine",
+        "5",
+    ]);
+    assert_eq!(refined_lsb.status.code(), Some(2));
+    assert!(stderr(&refined_lsb).contains("use it with --method stegnet"));
     assert!(stegnet(&["--help"]).status.success());
 }
 
@@ -549,6 +564,37 @@ fn refined_embedding_and_its_evaluation() {
     assert!(stderr(&out).contains("refined in"), "{}", stderr(&out));
     assert_eq!(read(&refined).dimensions(), (40, 32));
     assert_ne!(read(&refined), read(&plain), "refinement moved pixels");
+
+    // make-stego refines each image of a set exactly as embed does (cover i hides i + 1).
+    let pair = t.path("pair");
+    std::fs::create_dir(&pair).unwrap();
+    std::fs::copy(&cover, pair.join("a-cover.png")).unwrap();
+    std::fs::copy(&hidden, pair.join("b-hidden.png")).unwrap();
+    let set = t.path("set");
+    let out = stegnet(&[
+        "make-stego",
+        "--method",
+        "stegnet",
+        "--covers",
+        s(&pair),
+        "--secrets",
+        s(&pair),
+        "--out",
+        s(&set),
+        "--device",
+        "cpu",
+        "--tile",
+        "16",
+        "--refine",
+        "5",
+        "--refine-cover-weight",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        read(&set.join("a-cover.png")) == read(&refined),
+        "make-stego and embed refined the same pair differently"
+    );
 
     // eval: one-pass and refined figures side by side, as a table and as JSON.
     let photos = t.path("photos");
