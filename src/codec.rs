@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use image::{DynamicImage, ImageFormat, ImageReader, Limits, RgbImage, imageops::FilterType};
+use serde::{Deserialize, Serialize};
 
 use crate::fsutil::write_atomically;
 
@@ -115,7 +116,7 @@ fn composite_on_white(image: &DynamicImage) -> RgbImage {
 }
 
 /// How the hidden image is brought to the cover's size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 pub enum FitMode {
     /// Stretch to the cover's size (Lanczos3).
     #[default]

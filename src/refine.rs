@@ -22,7 +22,8 @@ use crate::pipeline::{Cancelled, Progress, Tile, Tiling, from_tensor, to_tensor}
 use crate::train::loss::quantize_straight_through;
 
 /// How a stego image is refined.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Refinement {
     /// Adam steps on each tile.
     pub steps: usize,

@@ -17,8 +17,10 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow};
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
+use crate::codec::FitMode;
 use crate::device::DeviceChoice;
 use crate::model::ModelSource;
+use crate::refine::Refinement;
 use image_view::Textures;
 use studio::{Slot, Studio};
 use worker::{Job, take_finished};
@@ -92,6 +94,10 @@ pub struct Settings {
     pub last_folder: Option<PathBuf>,
     pub magnify: f32,
     pub dark: bool,
+    /// The Hide view's choices: how the secret is fitted, and whether and how Embed refines.
+    pub fit: FitMode,
+    pub refine: bool,
+    pub refinement: Refinement,
     pub train_form: train::TrainForm,
     pub curves: train::CurveSettings,
 }
@@ -103,6 +109,9 @@ impl Default for Settings {
             last_folder: None,
             magnify: 10.0,
             dark: true,
+            fit: FitMode::default(),
+            refine: false,
+            refinement: Refinement::default(),
             train_form: train::TrainForm::default(),
             curves: train::CurveSettings::default(),
         }
@@ -138,6 +147,9 @@ impl StudioApp {
             .and_then(|s| eframe::get_value(s, SETTINGS_KEY))
             .unwrap_or_default();
         let mut studio = Studio::new(device, model);
+        studio.fit = settings.fit;
+        studio.refine = settings.refine;
+        studio.refinement = settings.refinement;
         studio.load_demo();
         Self {
             inspect: inspect::InspectView::new(settings.magnify),
@@ -577,6 +589,9 @@ impl eframe::App for StudioApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         self.settings.magnify = self.inspect.magnify;
+        self.settings.fit = self.studio.fit;
+        self.settings.refine = self.studio.refine;
+        self.settings.refinement = self.studio.refinement;
         self.settings.train_form = self.train.form.clone();
         self.settings.curves = self.train.curves;
         eframe::set_value(storage, SETTINGS_KEY, &self.settings);

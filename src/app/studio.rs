@@ -300,7 +300,8 @@ impl Studio {
         }
         if self.embed_when_ready && self.engine.is_some() && self.load_jobs.is_empty() {
             self.embed_when_ready = false;
-            self.start_embed();
+            // One pass, refinement remembered or not: the demo is there at once.
+            self.embed(None);
         }
     }
 
@@ -352,6 +353,11 @@ impl Studio {
     /// Hides the secret in the cover on a worker thread: embed, round to 8 bits, refine if
     /// asked, reveal the 8-bit image, measure.
     pub fn start_embed(&mut self) {
+        self.embed(self.refine.then_some(self.refinement));
+    }
+
+    /// [`Studio::start_embed`] with the refinement given (`None`: one pass).
+    fn embed(&mut self, refinement: Option<Refinement>) {
         if let Some(reason) = self.embed_blocker() {
             self.notify_error(format!("Cannot embed: {reason}."));
             return;
@@ -360,7 +366,6 @@ impl Studio {
         let cover = self.cover.clone().expect("checked");
         let secret = self.secret.clone().expect("checked");
         let fit = self.fit;
-        let refinement = self.refine.then_some(self.refinement);
         self.embed_job = Some(Job::spawn("embedding", move |progress| {
             let start = Instant::now();
             let (w, h) = cover.size();

@@ -86,6 +86,56 @@ fn first_start_shows_the_demo_pair_already_embedded() {
     harness.get_by_label_contains("Cover changing rate");
 }
 
+/// eframe's settings store, in memory.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn the_hide_views_choices_are_remembered_and_the_demo_stays_quick() {
+    use stegnet::codec::FitMode;
+    let mut first = StudioApp::new(None, DeviceChoice::Cpu, ModelSource::BuiltIn);
+    first.studio.fit = FitMode::Crop;
+    first.studio.refine = true;
+    first.studio.refinement.steps = 30;
+    first.studio.refinement.cover_weight = 2.0;
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(&mut first, &mut storage);
+
+    let second = StudioApp::new(Some(&storage), DeviceChoice::Cpu, ModelSource::BuiltIn);
+    let studio = &second.studio;
+    assert_eq!(studio.fit, FitMode::Crop);
+    assert!(studio.refine);
+    assert_eq!(
+        (studio.refinement.steps, studio.refinement.cover_weight),
+        (30, 2.0)
+    );
+    // The first-start demo embeds in one pass even so; Embed then refines.
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 1000.0])
+        .build_ui_state(|ui, app: &mut StudioApp| app.frame(ui), second);
+    settle(&mut harness);
+    let outcome = harness.state().studio.outcome.as_ref().unwrap();
+    assert_eq!(outcome.refined, None);
+    harness.state_mut().studio.refinement.steps = 1;
+    harness.state_mut().studio.start_embed();
+    settle(&mut harness);
+    let outcome = harness.state().studio.outcome.as_ref().unwrap();
+    assert_eq!(outcome.refined.map(|r| r.steps), Some(1));
+}
+
 #[test]
 fn dropped_files_embed_and_inspect() {
     let dir = tempfile::tempdir().unwrap();
