@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The steganalysis experiment of the closing notes, end to end with the command line:
 # centre crops of the training and validation photos (scripts/fetch-photos.sh), stego sets
-# made with StegNet (the built-in model, or MODEL=FILE) and with LSB-1 and LSB-3 (photo i
-# hides photo i + 1), the classic detectors on the validation sets, and a SPAM detector
-# trained on the training photos' StegNet pairs and tested on the validation pairs it never
-# saw. Everything goes to data/steganalysis/ (git-ignored); AUCs print at the end.
+# made with StegNet (the built-in model, or MODEL=FILE), with StegNet refined for the decoder
+# (REFINE=STEPS per image, default 100; validation photos only) and with LSB-1 and LSB-3
+# (photo i hides photo i + 1), the classic detectors on the validation sets, and a SPAM
+# detector trained on the training photos' one-pass StegNet pairs and tested on the
+# validation pairs it never saw, refined or not. Everything goes to data/steganalysis/
+# (git-ignored); AUCs print at the end.
 #   scripts/steganalysis.sh [SIZE]      (crop side, default 256)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,20 +25,22 @@ for set in train val; do
 done
 [ -d "$work/train-stegnet" ] || "$stegnet" make-stego --method stegnet "${model[@]}" --device cpu \
   --covers "$work/train-clean" --secrets "$work/train-clean" --out "$work/train-stegnet"
-for method in stegnet lsb1 lsb3; do
+for set in stegnet stegnet-refined lsb1 lsb3; do
+  method=${set%-refined}
   extra=()
   [ "$method" = stegnet ] && extra=("${model[@]}" --device cpu)
-  [ -d "$work/val-$method" ] || "$stegnet" make-stego --method "$method" "${extra[@]}" \
-    --covers "$work/val-clean" --secrets "$work/val-clean" --out "$work/val-$method"
+  [ "$set" = stegnet-refined ] && extra+=(--refine "${REFINE:-100}")
+  [ -d "$work/val-$set" ] || "$stegnet" make-stego --method "$method" "${extra[@]}" \
+    --covers "$work/val-clean" --secrets "$work/val-clean" --out "$work/val-$set"
 done
 "$stegnet" detector train --clean "$work/train-clean" --stego "$work/train-stegnet" \
   --out "$work/spam-stegnet.json" --force
 
-for method in stegnet lsb1 lsb3; do
+for set in stegnet stegnet-refined lsb1 lsb3; do
   detectors=classic
-  [ "$method" = stegnet ] && detectors="classic,trained:$work/spam-stegnet.json"
-  echo "== validation photos: clean vs $method"
-  "$stegnet" analyze --clean "$work/val-clean" --stego "$work/val-$method" \
-    --detectors "$detectors" --plot "$work/roc-$method.png" --csv "$work/scores-$method.csv" --force \
+  [ "${set%-refined}" = stegnet ] && detectors="classic,trained:$work/spam-stegnet.json"
+  echo "== validation photos: clean vs $set"
+  "$stegnet" analyze --clean "$work/val-clean" --stego "$work/val-$set" \
+    --detectors "$detectors" --plot "$work/roc-$set.png" --csv "$work/scores-$set.csv" --force \
     | sed -n '/ROC AUC/,$p'
 done
