@@ -2,11 +2,11 @@
 //! training (see `assets/MODEL.md`). Kept as an example, not a subcommand: it ran once, and
 //! its later stages are `stegnet train --tuning inference-mode` and `--tuning decoder-only`.
 //!
-//! Targets are stego crops refined for the fixed decoder (batched Adam on the pixels, as
-//! `stegnet::refine` does tile by tile: 100 steps, the first 4 levels, cosine decay); the
-//! embedder, on its BatchNorm running statistics, then learns to output them directly (L1 on
-//! the 8-bit rounded output, straight-through), the decoder frozen. It prints the one-pass
-//! figures of 24 held-out 64x64 validation crops as it goes.
+//! Targets are stego crops refined for the fixed decoder (`stegnet::refine::refine_batch`
+//! with the default settings: Adam on the pixels, 100 steps, the first 4 levels, cosine
+//! decay); the embedder, on its BatchNorm running statistics, then learns to output them
+//! directly (L1 on the 8-bit rounded output, straight-through), the decoder frozen. It
+//! prints the one-pass figures of 24 held-out 64x64 validation crops as it goes.
 //!
 //! ```text
 //! cargo run --release --example distil -- MODEL.bpk OUT.bpk [TARGET_BATCHES] [STEPS]
@@ -21,49 +21,13 @@ use anyhow::{Context, Result};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use stegnet::model::{ModelInfo, ModelSource, StegNet, weights};
+use stegnet::refine::{Refinement, refine_batch};
 use stegnet::train::data::{PhotoSet, make_batch};
 use stegnet::train::loss::{LossParts, quantize_straight_through};
 
 const CROP: u32 = 64;
 const TARGET_BATCH: usize = 16;
-const REFINE_STEPS: usize = 100;
 const LEARNING_RATE: f64 = 1e-4;
-
-/// `stego` (a batch of stego crops) refined for `model`'s decoder (on an autodiff device)
-/// against `cover` and `secret`, rounded to 8 bits.
-fn refine_batch(
-    model: &StegNet,
-    cover: &Tensor<4>,
-    secret: &Tensor<4>,
-    stego: Tensor<4>,
-) -> Tensor<4> {
-    let device = stego.device();
-    let autodiff = device.clone().autodiff();
-    let peak = 4.0 * 2.0 / 255.0;
-    let (beta1, beta2) = (0.9f64, 0.999f64);
-    // Burn's autodiff tensors are made from data on the autodiff device.
-    let on = |tensor: &Tensor<4>, device: &Device| Tensor::<4>::from_data(tensor.to_data(), device);
-    let (cover, secret) = (on(cover, &autodiff), on(secret, &autodiff));
-    let mut x = stego;
-    let (mut m, mut v) = (x.zeros_like(), x.zeros_like());
-    for step in 1..=REFINE_STEPS {
-        let pixels = on(&x, &autodiff).require_grad();
-        let rounded = quantize_straight_through(pixels.clone());
-        let revealed = model.reveal(rounded.clone());
-        let loss =
-            (rounded - cover.clone()).abs().mean() + (revealed - secret.clone()).abs().mean();
-        let grads = loss.backward();
-        let g = on(&pixels.grad(&grads).expect("pixels require grad"), &device);
-        m = m.mul_scalar(beta1) + g.clone().mul_scalar(1.0 - beta1);
-        v = v.mul_scalar(beta2) + g.square().mul_scalar(1.0 - beta2);
-        let m_hat = m.clone().div_scalar(1.0 - beta1.powi(step as i32));
-        let v_hat = v.clone().div_scalar(1.0 - beta2.powi(step as i32));
-        let progress = (step - 1) as f64 / REFINE_STEPS as f64;
-        let rate = peak * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
-        x = (x - m_hat.div(v_hat.sqrt().add_scalar(1e-8)).mul_scalar(rate)).clamp(-1.0, 1.0);
-    }
-    quantize_straight_through(x)
-}
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,7 +43,6 @@ fn main() -> Result<()> {
     let autodiff = device.clone().autodiff();
     let source = ModelSource::File(model_path.into());
     let (plain, info) = weights::load(&source, &device)?;
-    let frozen = weights::load(&source, &autodiff)?.0.freeze();
     let mut model = weights::load(&source, &autodiff)?.0;
     model.embedder = model.embedder.freeze().set_require_grad(true);
     model.decoder = model.decoder.freeze();
@@ -99,14 +62,18 @@ fn main() -> Result<()> {
 
     let start = Instant::now();
     let mut photos = PhotoSet::open(Path::new("data/photos/train"), 1 << 30)?;
+    let settings = Refinement::default();
     let mut targets = Vec::new();
     for k in 0..target_batches {
         let (cover, secret) = make_batch(&mut photos, 31, k, TARGET_BATCH, CROP)?.tensors(&device);
+        let stego = plain.embed(cover.clone(), secret.clone());
         let target = refine_batch(
-            &frozen,
-            &cover,
-            &secret,
-            plain.embed(cover.clone(), secret.clone()),
+            &plain,
+            &device,
+            cover.clone(),
+            secret.clone(),
+            stego,
+            &settings,
         );
         targets.push((cover.to_data(), secret.to_data(), target.to_data()));
         println!(

@@ -17,7 +17,7 @@ use burn::prelude::*;
 use image::RgbImage;
 
 use crate::codec::Planar;
-use crate::model::{RECEPTIVE_RADIUS, StegNet};
+use crate::model::{Network, RECEPTIVE_RADIUS, StegNet};
 use crate::pipeline::{Cancelled, Progress, Tile, Tiling, from_tensor, to_tensor};
 use crate::train::loss::quantize_straight_through;
 
@@ -149,7 +149,7 @@ impl TileProblem {
     /// go on. Returns the window's pixels, unrounded.
     fn solve(
         &self,
-        decoder: &crate::model::Network,
+        decoder: &Network,
         start: Planar,
         cover: &Planar,
         hidden: &Planar,
@@ -157,39 +157,111 @@ impl TileProblem {
         step_done: &mut dyn FnMut(usize) -> bool,
     ) -> Result<Planar, Cancelled> {
         let device = self.core.device();
-        let (cover, hidden) = (to_tensor(cover, &device), to_tensor(hidden, &device));
-        let scale = 1.0 / (3 * self.core_pixels) as f64;
-        let (beta1, beta2, epsilon) = (0.9f64, 0.999f64, 1e-8);
-        let mut pixels = to_tensor(&start, &device).inner();
-        let core = self.core.clone().inner();
-        let mut moment = pixels.zeros_like();
-        let mut second = pixels.zeros_like();
-        for step in 0..settings.steps {
-            let tracked = pixels.clone().autodiff().require_grad();
-            let stego = quantize_straight_through(tracked.clone());
-            let decoded = decoder.forward(stego.clone());
-            let cover_error = ((stego - cover.clone()).abs() * self.core.clone()).sum();
-            let hidden_error = ((decoded - hidden.clone()).abs() * self.reach.clone()).sum();
-            let loss =
-                (cover_error.mul_scalar(settings.cover_weight) + hidden_error).mul_scalar(scale);
-            let gradient = tracked
-                .grad(&loss.backward())
-                .expect("the pixels require a gradient")
-                * core.clone();
-            let k = (step + 1) as i32;
-            moment = moment.mul_scalar(beta1) + gradient.clone().mul_scalar(1.0 - beta1);
-            second = second.mul_scalar(beta2) + gradient.square().mul_scalar(1.0 - beta2);
-            let update = moment.clone().div_scalar(1.0 - beta1.powi(k))
-                / second
-                    .clone()
-                    .div_scalar(1.0 - beta2.powi(k))
-                    .sqrt()
-                    .add_scalar(epsilon);
-            pixels = (pixels - update.mul_scalar(settings.rate(step))).clamp(-1.0, 1.0);
-            if !step_done(step + 1) {
-                return Err(Cancelled);
-            }
-        }
+        let targets = Targets {
+            cover: to_tensor(cover, &device),
+            hidden: to_tensor(hidden, &device),
+            core: self.core.clone(),
+            reach: self.reach.clone(),
+            scale: 1.0 / (3 * self.core_pixels) as f64,
+        };
+        let pixels = descend(
+            decoder,
+            to_tensor(&start, &device),
+            &targets,
+            settings,
+            step_done,
+        )?;
         Ok(from_tensor(pixels))
     }
+}
+
+/// What the pixels are pulled towards, on the autodiff device: the cover over `core` (the
+/// pixels that move) and the decoded secret over `reach`, the sum of both errors times
+/// `scale`.
+struct Targets {
+    cover: Tensor<4>,
+    hidden: Tensor<4>,
+    core: Tensor<4>,
+    reach: Tensor<4>,
+    scale: f64,
+}
+
+/// Adam on `start`'s pixels (an autodiff tensor) through the 8-bit rounding and `decoder`;
+/// `step_done(k)` after each step says whether to go on. Returns the pixels unrounded (a
+/// tensor of the device autodiff wraps).
+fn descend(
+    decoder: &Network,
+    start: Tensor<4>,
+    targets: &Targets,
+    settings: &Refinement,
+    step_done: &mut dyn FnMut(usize) -> bool,
+) -> Result<Tensor<4>, Cancelled> {
+    let (beta1, beta2, epsilon) = (0.9f64, 0.999f64, 1e-8);
+    let mut pixels = start.inner();
+    let core = targets.core.clone().inner();
+    let mut moment = pixels.zeros_like();
+    let mut second = pixels.zeros_like();
+    for step in 0..settings.steps {
+        let tracked = pixels.clone().autodiff().require_grad();
+        let stego = quantize_straight_through(tracked.clone());
+        let decoded = decoder.forward(stego.clone());
+        let cover_error = ((stego - targets.cover.clone()).abs() * targets.core.clone()).sum();
+        let hidden_error = ((decoded - targets.hidden.clone()).abs() * targets.reach.clone()).sum();
+        let loss = (cover_error.mul_scalar(settings.cover_weight) + hidden_error)
+            .mul_scalar(targets.scale);
+        let gradient = tracked
+            .grad(&loss.backward())
+            .expect("the pixels require a gradient")
+            * core.clone();
+        let k = (step + 1) as i32;
+        moment = moment.mul_scalar(beta1) + gradient.clone().mul_scalar(1.0 - beta1);
+        second = second.mul_scalar(beta2) + gradient.square().mul_scalar(1.0 - beta2);
+        let update = moment.clone().div_scalar(1.0 - beta1.powi(k))
+            / second
+                .clone()
+                .div_scalar(1.0 - beta2.powi(k))
+                .sqrt()
+                .add_scalar(epsilon);
+        pixels = (pixels - update.mul_scalar(settings.rate(step))).clamp(-1.0, 1.0);
+        if !step_done(step + 1) {
+            return Err(Cancelled);
+        }
+    }
+    Ok(pixels)
+}
+
+/// Refines a batch of whole stego images (`[n, 3, h, w]` on `device`, the network's [-1, 1]
+/// scale, as the embedder makes them) for `model`'s decoder against their covers and
+/// secrets: every pixel moves, and both errors count everywhere. Returns them rounded to
+/// 8-bit levels. For training on refined images (`examples/distil.rs`); images of any size
+/// go through [`refine`].
+pub fn refine_batch(
+    model: &StegNet,
+    device: &Device,
+    cover: Tensor<4>,
+    hidden: Tensor<4>,
+    stego: Tensor<4>,
+    settings: &Refinement,
+) -> Tensor<4> {
+    let autodiff = device.clone().autodiff();
+    let decoder = model.decoder.clone().to_device(&autodiff).freeze();
+    let on_autodiff = |tensor: Tensor<4>| Tensor::<4>::from_data(tensor.to_data(), &autodiff);
+    let [n, channels, h, w] = stego.dims();
+    let everywhere = Tensor::<4>::ones([1, 1, h, w], &autodiff);
+    let targets = Targets {
+        cover: on_autodiff(cover),
+        hidden: on_autodiff(hidden),
+        core: everywhere.clone(),
+        reach: everywhere,
+        scale: 1.0 / (n * channels * h * w) as f64,
+    };
+    let refined = descend(
+        &decoder,
+        on_autodiff(stego),
+        &targets,
+        settings,
+        &mut |_| true,
+    )
+    .expect("never cancelled");
+    quantize_straight_through(Tensor::<4>::from_data(refined.to_data(), device))
 }

@@ -3,11 +3,12 @@
 
 use burn::prelude::*;
 use image::RgbImage;
+use stegnet::codec::Planar;
 use stegnet::device;
 use stegnet::metrics;
 use stegnet::model::{ModelSource, StegNet, weights};
 use stegnet::pipeline::{self, Cancelled, NoProgress, Progress, Tiling};
-use stegnet::refine::{Refinement, refine};
+use stegnet::refine::{Refinement, refine, refine_batch};
 
 /// The built-in model on the CPU, a crop of the shipped demo pair, and its one-pass stego.
 struct Pair {
@@ -172,4 +173,40 @@ fn refinement_stops_when_cancelled() {
     let result = pair.refine(&Refinement::default(), &mut progress);
     assert_eq!(result, Err(Cancelled));
     assert_eq!(progress.seen, 3, "no step after the cancel");
+}
+
+#[test]
+fn a_batch_refines_each_image_as_refine_does() {
+    let pair = Pair::new(40);
+    let settings = Refinement {
+        steps: 5,
+        ..Refinement::default()
+    };
+    let one = pair.refined(settings);
+    let batch = |image: &RgbImage| {
+        let planar = Planar::from_rgb8(image);
+        let single = pipeline::to_tensor(&planar, &pair.device);
+        Tensor::cat(vec![single.clone(), single], 0)
+    };
+    let refined = refine_batch(
+        &pair.model,
+        &pair.device,
+        batch(&pair.cover),
+        batch(&pair.hidden),
+        batch(&pair.stego),
+        &settings,
+    );
+    assert_eq!(refined.dims(), [2, 3, 40, 40]);
+    for i in 0..2 {
+        let image = pipeline::from_tensor(refined.clone().narrow(0, i, 1)).to_rgb8();
+        // The same steps; float sums in another order flip a few roundings by one level.
+        let pairs = || image.as_raw().iter().zip(one.as_raw());
+        let largest = pairs().map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        let differing = pairs().filter(|(a, b)| a != b).count();
+        assert!(largest <= 1, "image {i}: a value {largest} levels off");
+        assert!(
+            differing <= image.as_raw().len() / 100,
+            "image {i}: {differing} values differ from refine's"
+        );
+    }
 }
