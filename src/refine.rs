@@ -245,23 +245,19 @@ pub fn refine_batch(
 ) -> Tensor<4> {
     let autodiff = device.clone().autodiff();
     let decoder = model.decoder.clone().to_device(&autodiff).freeze();
-    let on_autodiff = |tensor: Tensor<4>| Tensor::<4>::from_data(tensor.to_data(), &autodiff);
     let [n, channels, h, w] = stego.dims();
     let everywhere = Tensor::<4>::ones([1, 1, h, w], &autodiff);
     let targets = Targets {
-        cover: on_autodiff(cover),
-        hidden: on_autodiff(hidden),
+        cover: cover.autodiff(),
+        hidden: hidden.autodiff(),
         core: everywhere.clone(),
         reach: everywhere,
         scale: 1.0 / (n * channels * h * w) as f64,
     };
-    let refined = descend(
-        &decoder,
-        on_autodiff(stego),
-        &targets,
-        settings,
-        &mut |_| true,
-    )
+    // `descend` returns the pixels on `device` itself (the tensor the autodiff one wraps).
+    let refined = descend(&decoder, stego.autodiff(), &targets, settings, &mut |_| {
+        true
+    })
     .expect("never cancelled");
-    quantize_straight_through(Tensor::<4>::from_data(refined.to_data(), device))
+    quantize_straight_through(refined)
 }
