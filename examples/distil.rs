@@ -1,6 +1,7 @@
-//! Distils refinement into the embedder: the first stage of the shipped model's session-10
-//! training (see `assets/MODEL.md`). Kept as an example, not a subcommand: it ran once, and
-//! its later stages are `stegnet train --tuning inference-mode` and `--tuning decoder-only`.
+//! Distils refinement into the embedder: the first stage of each of the shipped model's
+//! distillation rounds (sessions 10 and 11, see `assets/MODEL.md`). Kept as an example, not a
+//! subcommand: a round takes an hour of a 2-core CPU, and its later stages are
+//! `stegnet train --tuning inference-mode` and `--tuning decoder-only`.
 //!
 //! Targets are stego crops refined for the fixed decoder (`stegnet::refine::refine_batch`
 //! with the default settings: Adam on the pixels, 100 steps, the first 4 levels, cosine
@@ -10,9 +11,15 @@
 //!
 //! ```text
 //! cargo run --release --example distil -- MODEL.bpk OUT.bpk [TARGET_BATCHES] [STEPS]
+//!     [--targets FILE] [--hidden-weight W]
 //! ```
+//! `--targets FILE` keeps the refined targets (raw little-endian f32) so that a second run
+//! with other step settings skips the refinement: read when it exists, written otherwise.
+//! `--hidden-weight W` adds W times the decoder's L1 to the secret (through the frozen
+//! decoder) to the L1 to the targets, so that the embedder keeps the secret's code too.
 //! Session 10: the built-in model, 40 target batches of 16 (42 minutes of a 2-core CPU),
-//! 1500 steps at lr 1e-4 (Adam 0.5 / 0.9, 20 warm-up steps; 16 minutes).
+//! 1500 steps at lr 1e-4 (Adam 0.5 / 0.9, 20 warm-up steps; 16 minutes). Session 11: the
+//! same from session 10's model (39 minutes for the targets, 18 for the steps).
 
 use std::path::Path;
 use std::time::Instant;
@@ -30,9 +37,16 @@ const TARGET_BATCH: usize = 16;
 const LEARNING_RATE: f64 = 1e-4;
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let targets_file = take_option(&mut args, "--targets")?;
+    let hidden_weight: f64 = take_option(&mut args, "--hidden-weight")?.map_or(Ok(0.0), |s| {
+        s.parse().context("--hidden-weight: not a number")
+    })?;
     let [model_path, out, rest @ ..] = args.as_slice() else {
-        anyhow::bail!("usage: distil MODEL.bpk OUT.bpk [TARGET_BATCHES] [STEPS]");
+        anyhow::bail!(
+            "usage: distil MODEL.bpk OUT.bpk [TARGET_BATCHES] [STEPS] [--targets FILE] \
+             [--hidden-weight W]"
+        );
     };
     let number = |i: usize, default: u64| -> Result<u64> {
         rest.get(i)
@@ -61,34 +75,35 @@ fn main() -> Result<()> {
     println!("one pass: cover {cover:.3} % hidden {hidden:.3} %");
 
     let start = Instant::now();
-    let mut photos = PhotoSet::open(Path::new("data/photos/train"), 1 << 30)?;
-    let settings = Refinement::default();
-    let mut targets = Vec::new();
-    for k in 0..target_batches {
-        let (cover, secret) = make_batch(&mut photos, 31, k, TARGET_BATCH, CROP)?.tensors(&device);
-        let stego = plain.embed(cover.clone(), secret.clone());
-        let target = refine_batch(
-            &plain,
-            &device,
-            cover.clone(),
-            secret.clone(),
-            stego,
-            &settings,
-        );
-        targets.push((cover.to_data(), secret.to_data(), target.to_data()));
-        println!(
-            "targets {} of {target_batches} ({:.0} s)",
-            k + 1,
-            start.elapsed().as_secs_f64()
-        );
-    }
+    let cached = targets_file
+        .as_deref()
+        .map(Path::new)
+        .filter(|p| p.exists());
+    let targets = match cached {
+        Some(path) => read_targets(path, target_batches as usize)?,
+        None => {
+            let targets = make_targets(&plain, &device, target_batches, start)?;
+            if let Some(path) = &targets_file {
+                write_targets(Path::new(path), &targets)?;
+            }
+            targets
+        }
+    };
 
     let mut optimiser = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.9).init();
     for step in 0..steps as usize {
         let (cover, secret, target) = &targets[(step * 7919) % targets.len()];
         let tensor = |data: &TensorData| Tensor::<4>::from_data(data.clone(), &autodiff);
         let stego = quantize_straight_through(model.embed(tensor(cover), tensor(secret)));
-        let loss = (stego - tensor(target)).abs().mean();
+        let mut loss = (stego.clone() - tensor(target)).abs().mean();
+        if hidden_weight > 0.0 {
+            let revealed = model.reveal(stego);
+            loss = loss
+                + (revealed - tensor(secret))
+                    .abs()
+                    .mean()
+                    .mul_scalar(hidden_weight);
+        }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let rate = LEARNING_RATE * ((step + 1) as f64 / 20.0).min(1.0);
         model = optimiser.step(rate, model, grads);
@@ -103,9 +118,96 @@ fn main() -> Result<()> {
     }
     let info = ModelInfo {
         trained_steps: info.trained_steps + steps,
-        note: format!("{}; {steps} steps distilled from refinement", info.note),
+        note: format!(
+            "{}; then {steps} steps distilled from refinement (examples/distil.rs: \
+             {target_batches} batches of {TARGET_BATCH} refined {CROP}x{CROP} targets, lr \
+             {LEARNING_RATE:e}, embedder only, inference mode, hidden weight {hidden_weight})",
+            info.note
+        ),
     };
     weights::save(model.valid(), &info, Path::new(out))?;
     println!("wrote {out}");
     Ok(())
+}
+
+/// A batch of training crops and their refined stego images, as plain data.
+type Target = (TensorData, TensorData, TensorData);
+
+/// Refines `batches` batches of training crops for the fixed decoder of `plain`.
+fn make_targets(
+    plain: &StegNet,
+    device: &Device,
+    batches: u64,
+    start: Instant,
+) -> Result<Vec<Target>> {
+    let mut photos = PhotoSet::open(Path::new("data/photos/train"), 1 << 30)?;
+    let settings = Refinement::default();
+    let mut targets = Vec::new();
+    for k in 0..batches {
+        let (cover, secret) = make_batch(&mut photos, 31, k, TARGET_BATCH, CROP)?.tensors(device);
+        let stego = plain.embed(cover.clone(), secret.clone());
+        let target = refine_batch(
+            plain,
+            device,
+            cover.clone(),
+            secret.clone(),
+            stego,
+            &settings,
+        );
+        targets.push((cover.to_data(), secret.to_data(), target.to_data()));
+        println!(
+            "targets {} of {batches} ({:.0} s)",
+            k + 1,
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(targets)
+}
+
+/// The shape of every tensor in a target: one batch of RGB crops.
+const TARGET_SHAPE: [usize; 4] = [TARGET_BATCH, 3, CROP as usize, CROP as usize];
+
+fn write_targets(path: &Path, targets: &[Target]) -> Result<()> {
+    let mut bytes = Vec::new();
+    for (cover, secret, target) in targets {
+        for data in [cover, secret, target] {
+            let values = data
+                .try_to_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        }
+    }
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, bytes).with_context(|| partial.display().to_string())?;
+    std::fs::rename(&partial, path).with_context(|| path.display().to_string())
+}
+
+fn read_targets(path: &Path, batches: usize) -> Result<Vec<Target>> {
+    let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+    let values: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let size: usize = TARGET_SHAPE.iter().product();
+    anyhow::ensure!(
+        values.len() == 3 * size * batches,
+        "{}: holds {} values, not {batches} batches",
+        path.display(),
+        values.len()
+    );
+    let data = |i: usize| TensorData::new(values[i * size..(i + 1) * size].to_vec(), TARGET_SHAPE);
+    Ok((0..batches)
+        .map(|k| (data(3 * k), data(3 * k + 1), data(3 * k + 2)))
+        .collect())
+}
+
+/// Removes `--name VALUE` from `args` and returns the value.
+fn take_option(args: &mut Vec<String>, name: &str) -> Result<Option<String>> {
+    let Some(i) = args.iter().position(|a| a == name) else {
+        return Ok(None);
+    };
+    anyhow::ensure!(i + 1 < args.len(), "{name} needs a value");
+    let value = args.remove(i + 1);
+    args.remove(i);
+    Ok(Some(value))
 }
