@@ -199,14 +199,19 @@ fn a_batch_refines_each_image_as_refine_does() {
     assert_eq!(refined.dims(), [2, 3, 40, 40]);
     for i in 0..2 {
         let image = pipeline::from_tensor(refined.clone().narrow(0, i, 1)).to_rgb8();
-        // The same steps; float sums in another order flip a few roundings by one level.
+        // The same steps; float sums in another order flip a few roundings by one level,
+        // and Adam, which normalises each gradient, can send a pixel whose gradient is
+        // near zero one step the other way: at most two steps' worth of levels apart.
         let pairs = || image.as_raw().iter().zip(one.as_raw());
         let largest = pairs().map(|(a, b)| a.abs_diff(*b)).max().unwrap();
         let differing = pairs().filter(|(a, b)| a != b).count();
-        assert!(largest <= 1, "image {i}: a value {largest} levels off");
+        assert!(
+            f32::from(largest) <= 2.0 * settings.step_levels,
+            "image {i}: a value {largest} levels off"
+        );
         assert!(
             differing <= image.as_raw().len() / 100,
-            "image {i}: {differing} values differ from refine's"
+            "image {i}: {differing} values differ from refine's ({largest} levels at most)"
         );
     }
 }
