@@ -29,6 +29,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
+use stegnet::fsutil::write_atomically;
 use stegnet::model::{ModelInfo, ModelSource, StegNet, weights};
 use stegnet::refine::{Refinement, refine_batch};
 use stegnet::train::data::{PhotoSet, make_batch};
@@ -179,9 +180,8 @@ fn write_targets(path: &Path, targets: &[Target]) -> Result<()> {
             bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
         }
     }
-    let partial = path.with_extension("partial");
-    std::fs::write(&partial, bytes).with_context(|| partial.display().to_string())?;
-    std::fs::rename(&partial, path).with_context(|| path.display().to_string())
+    write_atomically(path, |file| std::io::Write::write_all(file, &bytes))
+        .with_context(|| path.display().to_string())
 }
 
 fn read_targets(path: &Path, batches: usize) -> Result<Vec<Target>> {
