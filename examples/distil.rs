@@ -11,12 +11,14 @@
 //!
 //! ```text
 //! cargo run --release --example distil -- MODEL.bpk OUT.bpk [TARGET_BATCHES] [STEPS]
-//!     [--targets FILE] [--hidden-weight W]
+//!     [--targets FILE] [--hidden-weight W] [--crop-seed N]
 //! ```
 //! `--targets FILE` keeps the refined targets (raw little-endian f32) so that a second run
 //! with other step settings skips the refinement: read when it exists, written otherwise.
 //! `--hidden-weight W` adds W times the decoder's L1 to the secret (through the frozen
 //! decoder) to the L1 to the targets, so that the embedder keeps the secret's code too.
+//! `--crop-seed N` draws other training crops for the targets (default 31, the crops of
+//! sessions 10 and 11).
 //! Session 10: the built-in model, 40 target batches of 16 (42 minutes of a 2-core CPU),
 //! 1500 steps at lr 1e-4 (Adam 0.5 / 0.9, 20 warm-up steps; 16 minutes). Session 11: the
 //! same from session 10's model (39 minutes for the targets, 18 for the steps), then 20
@@ -45,10 +47,12 @@ fn main() -> Result<()> {
     let hidden_weight: f64 = take_option(&mut args, "--hidden-weight")?.map_or(Ok(0.0), |s| {
         s.parse().context("--hidden-weight: not a number")
     })?;
+    let crop_seed: u64 = take_option(&mut args, "--crop-seed")?
+        .map_or(Ok(31), |s| s.parse().context("--crop-seed: not a number"))?;
     let [model_path, out, rest @ ..] = args.as_slice() else {
         anyhow::bail!(
             "usage: distil MODEL.bpk OUT.bpk [TARGET_BATCHES] [STEPS] [--targets FILE] \
-             [--hidden-weight W]"
+             [--hidden-weight W] [--crop-seed N]"
         );
     };
     let number = |i: usize, default: u64| -> Result<u64> {
@@ -85,7 +89,7 @@ fn main() -> Result<()> {
     let targets = match cached {
         Some(path) => read_targets(path, target_batches as usize)?,
         None => {
-            let targets = make_targets(&plain, &device, target_batches, start)?;
+            let targets = make_targets(&plain, &device, target_batches, crop_seed, start)?;
             if let Some(path) = &targets_file {
                 write_targets(Path::new(path), &targets)?;
             }
@@ -123,8 +127,9 @@ fn main() -> Result<()> {
         trained_steps: info.trained_steps + steps,
         note: format!(
             "{}; then {steps} steps distilled from refinement (examples/distil.rs: \
-             {target_batches} batches of {TARGET_BATCH} refined {CROP}x{CROP} targets, lr \
-             {LEARNING_RATE:e}, embedder only, inference mode, hidden weight {hidden_weight})",
+             {target_batches} batches of {TARGET_BATCH} refined {CROP}x{CROP} targets, crop \
+             seed {crop_seed}, lr {LEARNING_RATE:e}, embedder only, inference mode, hidden \
+             weight {hidden_weight})",
             info.note
         ),
     };
@@ -136,18 +141,20 @@ fn main() -> Result<()> {
 /// A batch of training crops and their refined stego images, as plain data.
 type Target = (TensorData, TensorData, TensorData);
 
-/// Refines `batches` batches of training crops for the fixed decoder of `plain`.
+/// Refines `batches` batches of training crops (drawn with `seed`) for the fixed decoder of
+/// `plain`.
 fn make_targets(
     plain: &StegNet,
     device: &Device,
     batches: u64,
+    seed: u64,
     start: Instant,
 ) -> Result<Vec<Target>> {
     let mut photos = PhotoSet::open(Path::new("data/photos/train"), 1 << 30)?;
     let settings = Refinement::default();
     let mut targets = Vec::new();
     for k in 0..batches {
-        let (cover, secret) = make_batch(&mut photos, 31, k, TARGET_BATCH, CROP)?.tensors(device);
+        let (cover, secret) = make_batch(&mut photos, seed, k, TARGET_BATCH, CROP)?.tensors(device);
         let stego = plain.embed(cover.clone(), secret.clone());
         let target = refine_batch(
             plain,
