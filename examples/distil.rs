@@ -22,8 +22,9 @@
 //! Session 10: the built-in model, 40 target batches of 16 (42 minutes of a 2-core CPU),
 //! 1500 steps at lr 1e-4 (Adam 0.5 / 0.9, 20 warm-up steps; 16 minutes). Session 11: the
 //! same from session 10's model (39 minutes for the targets, 18 for the steps), then 20
-//! batches and 1000 steps from that round's model. The targets belong to the model that
-//! refined them: give each round its own `--targets` file.
+//! batches and 1000 steps from that round's model. Session 12: two more rounds of 20
+//! batches and 1000 steps, with `--crop-seed 32` and then 33. The targets belong to the model
+//! that refined them and to their crop seed: give each round its own `--targets` file.
 
 use std::path::Path;
 use std::time::Instant;
