@@ -4,8 +4,9 @@
 //! differentiable function, so the stego image itself can then be improved: steps of Adam on
 //! its pixels lower `w |stego - cover| + |decoder(stego) - secret|`, measured after the same
 //! 8-bit rounding as the saved PNG (straight-through gradient). Revealing is unchanged: any
-//! copy of the same model reveals a refined image, with a smaller error, from a stego image
-//! closer to its cover. It costs a decoder pass forward and backward per step and pixel.
+//! copy of the same model reveals a refined image, with a smaller error; the cover's term
+//! keeps the stego image about as close to its cover (the weight trades the two). It costs a
+//! decoder pass forward and backward per step and pixel.
 //!
 //! Large images are refined tile by tile. A decoded pixel depends on the stego image within
 //! [`RECEPTIVE_RADIUS`] pixels, so each tile moves only its core and counts the secret's
