@@ -22,9 +22,10 @@
 //! Session 10: the built-in model, 40 target batches of 16 (42 minutes of a 2-core CPU),
 //! 1500 steps at lr 1e-4 (Adam 0.5 / 0.9, 20 warm-up steps; 16 minutes). Session 11: the
 //! same from session 10's model (39 minutes for the targets, 18 for the steps), then 20
-//! batches and 1000 steps from that round's model. Session 12: two more rounds of 20
-//! batches and 1000 steps, with `--crop-seed 32` and then 33. The targets belong to the model
-//! that refined them and to their crop seed: give each round its own `--targets` file.
+//! batches and 1000 steps from that round's model. Sessions 12 and 13: two more rounds each
+//! of 20 batches and 1000 steps, with `--crop-seed 32`, 33, 34 and 35. The targets belong to
+//! the model that refined them and to their crop seed: give each round its own `--targets`
+//! file.
 
 use std::path::Path;
 use std::time::Instant;
@@ -45,11 +46,8 @@ const LEARNING_RATE: f64 = 1e-4;
 fn main() -> Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let targets_file = take_option(&mut args, "--targets")?;
-    let hidden_weight: f64 = take_option(&mut args, "--hidden-weight")?.map_or(Ok(0.0), |s| {
-        s.parse().context("--hidden-weight: not a number")
-    })?;
-    let crop_seed: u64 = take_option(&mut args, "--crop-seed")?
-        .map_or(Ok(31), |s| s.parse().context("--crop-seed: not a number"))?;
+    let hidden_weight: f64 = parsed_option(&mut args, "--hidden-weight", 0.0)?;
+    let crop_seed: u64 = parsed_option(&mut args, "--crop-seed", 31)?;
     let [model_path, out, rest @ ..] = args.as_slice() else {
         anyhow::bail!(
             "usage: distil MODEL.bpk OUT.bpk [TARGET_BATCHES] [STEPS] [--targets FILE] \
@@ -220,4 +218,15 @@ fn take_option(args: &mut Vec<String>, name: &str) -> Result<Option<String>> {
     let value = args.remove(i + 1);
     args.remove(i);
     Ok(Some(value))
+}
+
+/// Removes `name` and its value from `args` and parses the value; `default` without it.
+fn parsed_option<T>(args: &mut Vec<String>, name: &str, default: T) -> Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    take_option(args, name)?.map_or(Ok(default), |s| {
+        s.parse().with_context(|| format!("{name}: not a number"))
+    })
 }
