@@ -23,8 +23,8 @@
 //! 1500 steps at lr 1e-4 (Adam 0.5 / 0.9, 20 warm-up steps; 16 minutes). Session 11: the
 //! same from session 10's model (39 minutes for the targets, 18 for the steps), then 20
 //! batches and 1000 steps from that round's model. Sessions 12 and 13: two more rounds each
-//! of 20 batches and 1000 steps, with `--crop-seed 32`, 33, 34 and 35; sessions 14 to 19
-//! three each, with 36 to 53. The targets belong to the model that refined them and to
+//! of 20 batches and 1000 steps, with `--crop-seed 32`, 33, 34 and 35; sessions 14 to 20
+//! three each, with 36 to 56. The targets belong to the model that refined them and to
 //! their crop seed: give each round its own `--targets` file.
 
 use std::path::Path;
