@@ -24,8 +24,9 @@
 //! same from session 10's model (39 minutes for the targets, 18 for the steps), then 20
 //! batches and 1000 steps from that round's model. Sessions 12 and 13: two more rounds each
 //! of 20 batches and 1000 steps, with `--crop-seed 32`, 33, 34 and 35; sessions 14 to 20
-//! three each, with 36 to 56; session 21 one, with 57. The targets belong to the model that
-//! refined them and to their crop seed: give each round its own `--targets` file.
+//! three each, with 36 to 56; sessions 21 and 22 one each, with 57 and 58. The targets
+//! belong to the model that refined them and to their crop seed: give each round its own
+//! `--targets` file.
 
 use std::path::Path;
 use std::time::Instant;
