@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::device::ComputeDevice;
 use crate::model::StegNetConfig;
 use crate::pipeline::{self, NoProgress, Tiling};
+use crate::train::TrainConfig;
 use crate::train::data::Batch;
 use crate::train::trainer::{optimizer, train_step};
 
@@ -87,7 +88,14 @@ pub fn run(
     let mut step_seconds = Vec::new();
     for run in 0..=runs {
         let start = Instant::now();
-        let (next, _) = train_step(model, &mut adam, &sample, 1e-4, &autodiff);
+        let (next, _) = train_step(
+            model,
+            &mut adam,
+            &sample,
+            1e-4,
+            &TrainConfig::default(),
+            &autodiff,
+        );
         model = next;
         if run > 0 {
             step_seconds.push(start.elapsed().as_secs_f64());

@@ -14,7 +14,7 @@ use crate::eval::{self, EvalReport, Figures};
 use crate::fsutil::check_output;
 use crate::model::ModelSource;
 use crate::train::trainer::{self, TrainControl, TrainEvent, TrainSetup};
-use crate::train::{Schedule, TrainConfig, Tuning};
+use crate::train::{Objective, Schedule, TrainConfig, Tuning};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -57,6 +57,15 @@ pub struct TrainArgs {
     /// two fine-tune trained weights given with --init.
     #[arg(long, value_enum, default_value_t = Tuning::Joint)]
     pub tuning: Tuning,
+    /// What the optimiser lowers: the paper's loss (equation 7: mean absolute errors and
+    /// residual variances of cover and secret), or the two mean absolute errors alone (l1),
+    /// the figures `stegnet eval` reports. Progress shows the paper's loss either way.
+    #[arg(long, value_enum, default_value_t = Objective::Paper)]
+    pub objective: Objective,
+    /// Weight of the cover's terms against the secret's (1: as in the paper): above 1 keeps
+    /// stego images closer to their covers, below 1 reveals secrets better.
+    #[arg(long, value_name = "W", default_value_t = TrainConfig::default().cover_weight)]
+    pub cover_weight: f64,
     /// Where the trained weights go; the best validated weights go beside them, in
     /// NAME-best.bpk.
     #[arg(long, value_name = "FILE", default_value = "stegnet-trained.bpk")]
@@ -100,6 +109,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
         checkpoint_every: args.every.max(1),
         average_decay: (args.ema > 0.0).then_some(args.ema),
         tuning: args.tuning,
+        objective: args.objective,
+        cover_weight: args.cover_weight,
         ..TrainConfig::default()
     };
     let setup = TrainSetup {

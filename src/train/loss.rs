@@ -3,6 +3,8 @@
 
 use burn::prelude::*;
 
+use super::{Objective, TrainConfig};
+
 /// Clamps to [-1, 1] and rounds to the 256 levels of an 8-bit image in the forward pass;
 /// the backward pass sees the identity (straight-through), so gradients still flow.
 pub fn quantize_straight_through(x: Tensor<4>) -> Tensor<4> {
@@ -60,6 +62,23 @@ impl LossParts {
             + self.hidden_l1.clone()
             + self.hidden_variance.clone())
         .div_scalar(4.0)
+    }
+
+    /// What a run of `config` minimises: the terms of its objective, the cover's weighted
+    /// by its cover weight (the paper's loss when that is 1).
+    pub fn minimised(&self, config: &TrainConfig) -> Tensor<1> {
+        let (cover, hidden) = match config.objective {
+            Objective::Paper => (
+                self.cover_l1.clone() + self.cover_variance.clone(),
+                self.hidden_l1.clone() + self.hidden_variance.clone(),
+            ),
+            Objective::L1 => (self.cover_l1.clone(), self.hidden_l1.clone()),
+        };
+        let terms = match config.objective {
+            Objective::Paper => 4.0,
+            Objective::L1 => 2.0,
+        };
+        (cover.mul_scalar(config.cover_weight) + hidden).div_scalar(terms)
     }
 
     /// The four values and the total, read back from the device.

@@ -57,6 +57,31 @@ pub struct TrainConfig {
     /// What learns, and whether the networks run as in training or as in inference.
     #[serde(default)]
     pub tuning: Tuning,
+    /// What the optimiser lowers. Checkpoints of runs from before the choice read as the
+    /// paper's loss.
+    #[serde(default)]
+    pub objective: Objective,
+    /// Weight of the cover's terms against the secret's (1: as in the paper): above 1 keeps
+    /// stego images closer to their covers, below 1 reveals secrets better. Checkpoints of
+    /// runs from before the choice read as 1.
+    #[serde(default = "equal_weight")]
+    pub cover_weight: f64,
+}
+
+fn equal_weight() -> f64 {
+    1.0
+}
+
+/// The loss a run minimises. Either way the trainer reports the paper's loss and its four
+/// parts, so runs compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+pub enum Objective {
+    /// The paper's equation 7: both mean absolute errors and both residual variances.
+    #[default]
+    Paper,
+    /// The two mean absolute errors alone, what `stegnet eval` reports as the cover
+    /// changing rate and the hidden-decoded difference.
+    L1,
 }
 
 /// Which networks learn, and how. Trained jointly (the paper's way) both networks run
@@ -130,6 +155,8 @@ impl Default for TrainConfig {
             val_size: 128,
             average_decay: Some(0.998),
             tuning: Tuning::Joint,
+            objective: Objective::Paper,
+            cover_weight: equal_weight(),
         }
     }
 }
@@ -147,8 +174,18 @@ impl TrainConfig {
             Tuning::DecoderOnly => ", decoder only (inference mode)",
             Tuning::InferenceMode => ", both networks in inference mode",
         };
+        let objective = match self.objective {
+            Objective::Paper => "",
+            Objective::L1 => ", L1 terms only",
+        };
+        let weighted = if self.cover_weight == 1.0 {
+            String::new()
+        } else {
+            format!(", cover weighted {}", self.cover_weight)
+        };
         let run = format!(
-            "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed {}{averaged}{networks}",
+            "trained {step} steps, batch {} of {}x{} crops, lr {} ({:?}), seed \
+             {}{averaged}{networks}{objective}{weighted}",
             self.batch, self.crop, self.crop, self.lr, self.schedule, self.seed
         );
         match start {

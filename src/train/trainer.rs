@@ -223,12 +223,14 @@ pub fn optimizer() -> ModuleOptimizer {
     AdamConfig::new().with_beta_1(0.5).with_beta_2(0.9).init()
 }
 
-/// One step: forward, the paper's loss on the 8-bit rounded stego image, backward, Adam.
+/// One step: forward, the loss `config` minimises on the 8-bit rounded stego image,
+/// backward, Adam. Returns the paper's loss and its parts, whatever the objective.
 pub fn train_step(
     model: StegNet,
     optimizer: &mut ModuleOptimizer,
     batch: &Batch,
     learning_rate: f64,
+    config: &TrainConfig,
     device: &Device,
 ) -> (StegNet, LossValues) {
     let (cover, hidden) = batch.tensors(device);
@@ -236,7 +238,7 @@ pub fn train_step(
     let decoded = model.reveal(embedded.clone());
     let parts = LossParts::measure(cover, embedded, hidden, decoded);
     let values = parts.values();
-    let gradients = GradientsParams::from_grads(parts.total().backward(), &model);
+    let gradients = GradientsParams::from_grads(parts.minimised(config).backward(), &model);
     (optimizer.step(learning_rate, model, gradients), values)
 }
 
@@ -480,7 +482,7 @@ pub fn train(
         let batch = loader.next()?;
         let step_start = Instant::now();
         let lr = config.learning_rate(step);
-        let (next, loss) = train_step(model, &mut optimizer, &batch, lr, &autodiff);
+        let (next, loss) = train_step(model, &mut optimizer, &batch, lr, &config, &autodiff);
         model = next;
         step += 1;
         if let Some(average) = &mut average {

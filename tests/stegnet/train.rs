@@ -15,7 +15,7 @@ use stegnet::train::loss::{LossParts, quantize_straight_through};
 use stegnet::train::trainer::{
     self, BestValidation, TrainControl, TrainEvent, TrainSetup, ValidationReport,
 };
-use stegnet::train::{Schedule, TrainConfig, Tuning};
+use stegnet::train::{Objective, Schedule, TrainConfig, Tuning};
 
 /// A folder of small generated "photos" with some structure.
 fn photo_folder(dir: &Path, count: u32) {
@@ -49,6 +49,8 @@ fn averaged_setup(dir: &Path, steps: u64, resume: bool, average_decay: Option<f6
         val_size: 16,
         average_decay,
         tuning: Tuning::Joint,
+        objective: Objective::Paper,
+        cover_weight: 1.0,
     };
     TrainSetup {
         checkpoint: dir.join("run.ckpt"),
@@ -151,16 +153,23 @@ fn calibration_changes_only_the_batchnorm_statistics_and_is_repeatable() {
     );
 }
 
-/// Trains 6 steps in one go in one folder, 3 + resume + 3 in another, checks that the saved
-/// weights are identical and returns the events of all three runs and the second folder.
-fn train_in_one_go_and_resumed(average_decay: Option<f64>) -> (Vec<TrainEvent>, tempfile::TempDir) {
+/// Trains 6 steps in one go in one folder, 3 + resume + 3 in another (both with [`setup`]'s
+/// settings as `adjust` changes them), checks that the saved weights are identical and
+/// returns the events of all three runs and the second folder.
+fn train_in_one_go_and_resumed(
+    adjust: fn(&mut TrainConfig),
+) -> (Vec<TrainEvent>, tempfile::TempDir) {
     let one = tempfile::tempdir().unwrap();
     let two = tempfile::tempdir().unwrap();
     for dir in [&one, &two] {
         std::fs::create_dir(dir.path().join("photos")).unwrap();
         photo_folder(&dir.path().join("photos"), 6);
     }
-    let run = |dir: &Path, resume: bool| averaged_setup(dir, 6, resume, average_decay);
+    let run = |dir: &Path, resume: bool| {
+        let mut run = setup(dir, 6, resume);
+        adjust(&mut run.config);
+        run
+    };
     let (sender, receiver) = channel();
     let control = TrainControl::default();
     trainer::train(run(one.path(), false), &sender, &control).unwrap();
@@ -192,7 +201,7 @@ fn train_in_one_go_and_resumed(average_decay: Option<f64>) -> (Vec<TrainEvent>, 
 
 #[test]
 fn resuming_gives_exactly_the_same_weights_as_one_run() {
-    let (events, dir) = train_in_one_go_and_resumed(None);
+    let (events, dir) = train_in_one_go_and_resumed(|_| {});
     // Started from the built-in weights, the weights count its steps too, across the resume.
     let cpu = device::cpu();
     let (_, built_in) = weights::load(&ModelSource::BuiltIn, &cpu.device).unwrap();
@@ -233,8 +242,40 @@ fn resuming_gives_exactly_the_same_weights_as_one_run() {
 }
 
 #[test]
+fn the_chosen_objective_is_minimised_checkpointed_and_resumed_exactly() {
+    let (_, dir) = train_in_one_go_and_resumed(|config| {
+        config.objective = Objective::L1;
+        config.cover_weight = 2.0;
+    });
+    let header = checkpoint::read_header(&dir.path().join("run.ckpt")).unwrap();
+    assert_eq!(
+        (header.config.objective, header.config.cover_weight),
+        (Objective::L1, 2.0)
+    );
+    let out = ModelSource::File(dir.path().join("out.bpk"));
+    let (_, info) = weights::load(&out, &device::cpu().device).unwrap();
+    assert!(
+        info.note.ends_with(", L1 terms only, cover weighted 2"),
+        "{}",
+        info.note
+    );
+    let (_, paper) = train_in_one_go_and_resumed(|_| {});
+    assert!(
+        trained_tensors(dir.path()) != trained_tensors(paper.path()),
+        "the objective changes what is learned"
+    );
+    // Checkpoints written before the choice existed read as the paper's loss.
+    let mut old = serde_json::to_value(TrainConfig::default()).unwrap();
+    let fields = old.as_object_mut().unwrap();
+    fields.remove("objective");
+    fields.remove("cover_weight");
+    let old: TrainConfig = serde_json::from_value(old).unwrap();
+    assert_eq!((old.objective, old.cover_weight), (Objective::Paper, 1.0));
+}
+
+#[test]
 fn averaged_weights_are_saved_checkpointed_and_resumed_exactly() {
-    let (_, dir) = train_in_one_go_and_resumed(Some(0.5));
+    let (_, dir) = train_in_one_go_and_resumed(|config| config.average_decay = Some(0.5));
     let cpu = device::cpu();
     let load = || {
         checkpoint::load(
@@ -272,7 +313,7 @@ fn averaged_weights_are_saved_checkpointed_and_resumed_exactly() {
 
 #[test]
 fn the_best_validated_weights_are_kept_across_a_resume() {
-    let (events, dir) = train_in_one_go_and_resumed(Some(0.5));
+    let (events, dir) = train_in_one_go_and_resumed(|config| config.average_decay = Some(0.5));
     // The runs validate at steps 2, 4, 6 (one go), then 2 and 4, 6 (stopped at 3, resumed).
     let validations: Vec<ValidationReport> = events
         .iter()
@@ -547,6 +588,22 @@ fn loss_matches_the_formula_and_rounding_passes_gradients() {
         TensorData::new(vec![0.1f32, 0.5, -0.5, 0.6], [1, 1, 2, 2]),
         &cpu,
     );
+    // Cover and secret residuals alike: C - E = D - H = [-0.1, 0, 0, 0.4].
+    let parts = LossParts::measure(c.clone(), e.clone(), c.clone(), e.clone());
+    let minimised = |objective, cover_weight| {
+        let config = TrainConfig {
+            objective,
+            cover_weight,
+            ..TrainConfig::default()
+        };
+        parts.minimised(&config).into_scalar::<f32>() as f64
+    };
+    let (l1, variance) = (0.125, 0.17 / 4.0 - 0.075f64.powi(2));
+    assert!((minimised(Objective::Paper, 1.0) - parts.values().total).abs() < 1e-6);
+    let paper_weighted = (3.0 + 1.0) * (l1 + variance) / 4.0;
+    assert!((minimised(Objective::Paper, 3.0) - paper_weighted).abs() < 1e-6);
+    assert!((minimised(Objective::L1, 1.0) - l1).abs() < 1e-6);
+    assert!((minimised(Objective::L1, 3.0) - (3.0 + 1.0) * l1 / 2.0).abs() < 1e-6);
     let values = LossParts::measure(c.clone(), e.clone(), c.clone(), c.clone()).values();
     // C - E = [-0.1, 0, 0, 0.4]: mean |.| = 0.125, mean 0.075, variance = mean(x^2) - 0.075^2.
     assert!((values.cover_l1 - 0.125).abs() < 1e-6);
