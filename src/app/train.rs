@@ -19,7 +19,7 @@ use crate::train::checkpoint;
 use crate::train::trainer::{
     self, Preview, StepReport, TrainControl, TrainEvent, TrainOutcome, TrainSetup, ValidationReport,
 };
-use crate::train::{Schedule, TrainConfig, Tuning};
+use crate::train::{Objective, Schedule, TrainConfig, Tuning};
 
 /// The most points drawn per curve; longer histories are thinned evenly.
 const MAX_PLOT_POINTS: usize = 2000;
@@ -48,6 +48,10 @@ pub struct TrainForm {
     pub start: StartFrom,
     /// What learns: both networks, or only the decoder of trained weights.
     pub tuning: Tuning,
+    /// What the optimiser lowers: the paper's loss, or the two mean absolute errors alone.
+    pub objective: Objective,
+    /// Weight of the cover's terms against the secret's (1: as in the paper).
+    pub cover_weight: f64,
     /// Go on from this checkpoint instead of starting fresh.
     #[serde(skip)]
     pub resume: Option<PathBuf>,
@@ -100,6 +104,8 @@ impl Default for TrainForm {
             device: DeviceChoice::Auto,
             start: StartFrom::Fresh,
             tuning: Tuning::Joint,
+            objective: Objective::Paper,
+            cover_weight: 1.0,
             resume: None,
         }
     }
@@ -121,6 +127,8 @@ impl TrainForm {
                 .average_decay
                 .filter(|_| self.average_weights),
             tuning: self.tuning,
+            objective: self.objective,
+            cover_weight: self.cover_weight,
             ..TrainConfig::default()
         }
     }
@@ -390,6 +398,8 @@ impl TrainView {
                 self.form.lr = config.lr;
                 self.form.average_weights = config.average_decay.is_some();
                 self.form.tuning = config.tuning;
+                self.form.objective = config.objective;
+                self.form.cover_weight = config.cover_weight;
                 self.resume_step = Some(header.step);
                 self.form.resume = Some(path);
                 self.error = None;
@@ -544,6 +554,27 @@ impl TrainView {
                         ),
                     ],
                 );
+                radio_row(
+                    ui,
+                    "What it lowers",
+                    fresh_run,
+                    &mut self.form.objective,
+                    &[
+                        (
+                            Objective::Paper,
+                            "the paper's loss",
+                            "Equation 7: the mean absolute error and the variance of both \
+                             residuals, cover and secret.",
+                        ),
+                        (
+                            Objective::L1,
+                            "the figures alone",
+                            "The mean absolute errors of cover and secret alone: the cover \
+                             changing rate and hidden-decoded difference that the app and \
+                             `stegnet eval` report.",
+                        ),
+                    ],
+                );
             });
         ui.horizontal_wrapped(|ui| {
             ui.label("Steps");
@@ -564,6 +595,18 @@ impl TrainView {
             )
             .on_hover_text(
                 "Peak rate of Adam (beta1 0.5, beta2 0.9), with warm-up and cosine decay.",
+            );
+            ui.label("Cover weight");
+            ui.add_enabled(
+                self.form.resume.is_none(),
+                egui::DragValue::new(&mut self.form.cover_weight)
+                    .range(0.1..=10.0)
+                    .speed(0.05),
+            )
+            .on_hover_text(
+                "Weight of the cover's terms against the secret's: above 1 keeps stego \
+                 images closer to their covers, below 1 reveals secrets better (1: as in \
+                 the paper).",
             );
             ui.label("Preview every");
             ui.add(egui::DragValue::new(&mut self.form.every).range(1..=10_000))

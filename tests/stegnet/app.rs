@@ -444,6 +444,7 @@ fn the_train_view_fine_tunes_the_built_in_decoder() {
     assert!(error.contains("start from the built-in model"), "{error}");
 
     harness.get_by_label("the built-in model").click();
+    harness.get_by_label("the figures alone").click();
     harness.step();
     // Fine-tuning begins at a small rate; the crop the user chose stays.
     let form = &harness.state().train.form;
@@ -455,6 +456,7 @@ fn the_train_view_fine_tunes_the_built_in_decoder() {
     let outcome = run(harness.state()).outcome.clone().unwrap().unwrap();
     let header = stegnet::train::checkpoint::read_header(&outcome.checkpoint).unwrap();
     assert_eq!(header.config.tuning, stegnet::train::Tuning::DecoderOnly);
+    assert_eq!(header.config.objective, stegnet::train::Objective::L1);
     let (_, built_in) =
         stegnet::model::weights::load(&ModelSource::BuiltIn, &burn::prelude::Device::flex())
             .unwrap();
