@@ -64,7 +64,8 @@ pub struct TrainArgs {
     pub objective: Objective,
     /// Weight of the cover's terms against the secret's (1: as in the paper): above 1 keeps
     /// stego images closer to their covers, below 1 reveals secrets better.
-    #[arg(long, value_name = "W", default_value_t = TrainConfig::default().cover_weight)]
+    #[arg(long, value_name = "W", value_parser = cover_weight,
+          default_value_t = TrainConfig::default().cover_weight)]
     pub cover_weight: f64,
     /// Where the trained weights go; the best validated weights go beside them, in
     /// NAME-best.bpk.
@@ -154,6 +155,14 @@ fn average_decay(text: &str) -> Result<f64, String> {
         _ => Err(format!(
             "{text} is not a decay between 0 and 1 (e.g. 0.998)"
         )),
+    }
+}
+
+/// `--cover-weight`: a positive, finite weight.
+fn cover_weight(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(weight) if weight > 0.0 && weight.is_finite() => Ok(weight),
+        _ => Err(format!("{text} is not a positive weight (e.g. 1.5)")),
     }
 }
 

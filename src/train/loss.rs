@@ -67,16 +67,13 @@ impl LossParts {
     /// What a run of `config` minimises: the terms of its objective, the cover's weighted
     /// by its cover weight (the paper's loss when that is 1).
     pub fn minimised(&self, config: &TrainConfig) -> Tensor<1> {
-        let (cover, hidden) = match config.objective {
+        let (cover, hidden, terms) = match config.objective {
             Objective::Paper => (
                 self.cover_l1.clone() + self.cover_variance.clone(),
                 self.hidden_l1.clone() + self.hidden_variance.clone(),
+                4.0,
             ),
-            Objective::L1 => (self.cover_l1.clone(), self.hidden_l1.clone()),
-        };
-        let terms = match config.objective {
-            Objective::Paper => 4.0,
-            Objective::L1 => 2.0,
+            Objective::L1 => (self.cover_l1.clone(), self.hidden_l1.clone(), 2.0),
         };
         (cover.mul_scalar(config.cover_weight) + hidden).div_scalar(terms)
     }

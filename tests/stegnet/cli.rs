@@ -493,6 +493,9 @@ fn usage_errors_exit_2() {
     let decay_of_one = stegnet(&["train", "--data", "photos", "--ema", "1"]);
     assert_eq!(decay_of_one.status.code(), Some(2));
     assert!(stderr(&decay_of_one).contains("not a decay between 0 and 1"));
+    let weight_of_zero = stegnet(&["train", "--data", "photos", "--cover-weight", "0"]);
+    assert_eq!(weight_of_zero.status.code(), Some(2));
+    assert!(stderr(&weight_of_zero).contains("0 is not a positive weight"));
     assert_eq!(
         stegnet(&[
             "residual",
