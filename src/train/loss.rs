@@ -55,17 +55,9 @@ impl LossParts {
         }
     }
 
-    /// `(L_CE + V_CE + L_HD + V_HD) / 4`.
-    pub fn total(&self) -> Tensor<1> {
-        (self.cover_l1.clone()
-            + self.cover_variance.clone()
-            + self.hidden_l1.clone()
-            + self.hidden_variance.clone())
-        .div_scalar(4.0)
-    }
-
     /// What a run of `config` minimises: the terms of its objective, the cover's weighted
-    /// by its cover weight (the paper's loss when that is 1).
+    /// by its cover weight. With the paper's objective and weight 1 (the default) this is
+    /// the paper's loss, `(L_CE + V_CE + L_HD + V_HD) / 4`.
     pub fn minimised(&self, config: &TrainConfig) -> Tensor<1> {
         let (cover, hidden, terms) = match config.objective {
             Objective::Paper => (

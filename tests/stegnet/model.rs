@@ -384,7 +384,8 @@ fn sgd_step(fast: bool, device: &Device, bytes: &[u8]) -> StegNet {
     let (cover, hidden) = (batch(21), batch(22));
     let embedded = model.embed(cover.clone(), hidden.clone());
     let decoded = model.reveal(embedded.clone());
-    let loss = stegnet::train::loss::LossParts::measure(cover, embedded, hidden, decoded).total();
+    let loss = stegnet::train::loss::LossParts::measure(cover, embedded, hidden, decoded)
+        .minimised(&stegnet::train::TrainConfig::default());
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     SgdConfig::new().init().step(1.0, model, grads).valid()
 }
