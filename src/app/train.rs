@@ -91,6 +91,7 @@ impl Default for TrainForm {
     /// Settings a 2-core CPU shows progress with within minutes (small batch and crops).
     fn default() -> Self {
         let runs_folder = super::data_folder("training-runs");
+        let trainer = TrainConfig::default();
         Self {
             data: String::new(),
             val: String::new(),
@@ -103,9 +104,9 @@ impl Default for TrainForm {
             average_weights: true,
             device: DeviceChoice::Auto,
             start: StartFrom::Fresh,
-            tuning: Tuning::Joint,
-            objective: Objective::Paper,
-            cover_weight: 1.0,
+            tuning: trainer.tuning,
+            objective: trainer.objective,
+            cover_weight: trainer.cover_weight,
             resume: None,
         }
     }
