@@ -112,7 +112,7 @@ pub struct ResidualArgs {
     #[arg(long, value_name = "FILE")]
     pub b: PathBuf,
     /// Magnification M in clip(R x M, 0, 1); the paper shows 5 and 10.
-    #[arg(long, value_name = "M", default_value_t = 1.0, value_parser = positive)]
+    #[arg(long, value_name = "M", default_value_t = 1.0, value_parser = magnification)]
     pub magnify: f64,
     /// Where to write the residual image.
     #[arg(short, long, value_name = "OUT.png")]
@@ -122,11 +122,9 @@ pub struct ResidualArgs {
     pub force: bool,
 }
 
-fn positive(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("'{text}' is not a positive number")),
-    }
+/// `--magnify`: a finite factor above zero.
+fn magnification(text: &str) -> Result<f64, String> {
+    super::positive(text).ok_or_else(|| format!("'{text}' is not a positive number"))
 }
 
 pub fn residual(args: ResidualArgs) -> Result<()> {

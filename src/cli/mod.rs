@@ -164,12 +164,18 @@ fn usage_error(subcommand: &str, message: &str) -> ! {
         .exit()
 }
 
-/// A finite weight above zero.
+/// `text` as a finite number above zero, if it is one: the check behind every option that
+/// takes a positive weight or factor (each names its own error).
+fn positive<T: std::str::FromStr + Into<f64> + Copy>(text: &str) -> Option<T> {
+    text.parse::<T>().ok().filter(|&value| {
+        let value: f64 = value.into();
+        value.is_finite() && value > 0.0
+    })
+}
+
+/// `--refine-cover-weight`: a finite weight above zero.
 fn positive_weight(text: &str) -> Result<f32, String> {
-    match text.parse::<f32>() {
-        Ok(weight) if weight.is_finite() && weight > 0.0 => Ok(weight),
-        _ => Err(format!("not a positive number: {text}")),
-    }
+    positive(text).ok_or_else(|| format!("not a positive number: {text}"))
 }
 
 /// Smallest side of an image the commands accept.

@@ -160,10 +160,7 @@ fn average_decay(text: &str) -> Result<f64, String> {
 
 /// `--cover-weight`: a positive, finite weight.
 fn cover_weight(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(weight) if weight > 0.0 && weight.is_finite() => Ok(weight),
-        _ => Err(format!("{text} is not a positive weight (e.g. 1.5)")),
-    }
+    super::positive(text).ok_or_else(|| format!("{text} is not a positive weight (e.g. 1.5)"))
 }
 
 /// Shows the trainer's events: a progress bar on a terminal, lines otherwise.
