@@ -1,7 +1,8 @@
 //! Interpolates two StegNet weight files of one lineage: `(1 - t) * A + t * B` for every
 //! weight and BatchNorm statistic (a "model soup"). Kept as an example, not a subcommand:
 //! an experiment of session 22 (`assets/MODEL.md`), whose soups of the shipped model and a
-//! later round landed on the same trade-off between cover and secret, not beyond it.
+//! later round landed on the same trade-off between cover and secret, not beyond it; in
+//! session 28 halfway between a model and one more tuning stage from it was better on both.
 //!
 //! ```text
 //! cargo run --release --example soup -- A.bpk B.bpk T OUT.bpk
@@ -33,14 +34,43 @@ fn main() -> Result<()> {
     mix.update(&model_b, u64::MAX / 2);
     let info = ModelInfo {
         trained_steps: info_a.trained_steps.max(info_b.trained_steps),
-        note: format!(
-            "{} of ({}) and {t} of ({})",
-            1.0 - t,
-            info_a.note,
-            info_b.note
-        ),
+        note: soup_note(&info_a.note, &info_b.note, t),
     };
     weights::save(mix.apply(model_a), &info, Path::new(out))?;
     println!("wrote {out}");
     Ok(())
+}
+
+/// Where one stage of a weight file's note ends and the next begins.
+const STAGE: &str = "; then ";
+
+/// The soup's note: the stages A and B share are written once, then what each did after.
+fn soup_note(a: &str, b: &str, t: f64) -> String {
+    let shared = shared_stages(a, b);
+    let after = |note: &str| match note[shared.len()..].strip_prefix(STAGE) {
+        Some(rest) => format!("these weights after: {rest}"),
+        None => "these weights".to_string(),
+    };
+    if shared.is_empty() {
+        return format!("{} of ({a}) and {t} of ({b})", 1.0 - t);
+    }
+    format!(
+        "{shared}; then the weights averaged: {} of ({}) and {t} of ({})",
+        1.0 - t,
+        after(a),
+        after(b)
+    )
+}
+
+/// The longest run of whole stages both notes begin with (outside any parentheses).
+fn shared_stages<'a>(a: &'a str, b: &str) -> &'a str {
+    let ends_stage = |note: &str, at: usize| at == note.len() || note[at..].starts_with(STAGE);
+    let ends = a.match_indices(STAGE).map(|(at, _)| at).chain([a.len()]);
+    ends.filter(|&at| {
+        b.get(..at) == Some(&a[..at])
+            && ends_stage(b, at)
+            && a[..at].matches('(').count() == a[..at].matches(')').count()
+    })
+    .max()
+    .map_or("", |at| &a[..at])
 }
