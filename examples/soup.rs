@@ -1,8 +1,9 @@
 //! Interpolates two StegNet weight files of one lineage: `(1 - t) * A + t * B` for every
 //! weight and BatchNorm statistic (a "model soup"). Kept as an example, not a subcommand:
 //! an experiment of session 22 (`assets/MODEL.md`), whose soups of the shipped model and a
-//! later round landed on the same trade-off between cover and secret, not beyond it; in
-//! session 28 halfway between a model and one more tuning stage from it was better on both.
+//! later round landed on the same trade-off between cover and secret, not beyond it. T up
+//! to 2 extrapolates: with A a stage from B, T = 1.5 mirrors B half a stage away from A.
+//! Session 28's shipped model is a soup (T = 0.5) so mirrored away from a worse stage.
 //!
 //! ```text
 //! cargo run --release --example soup -- A.bpk B.bpk T OUT.bpk
@@ -22,14 +23,14 @@ fn main() -> Result<()> {
     };
     let t: f64 = t.parse().context("T is not a number")?;
     anyhow::ensure!(
-        (0.0..=1.0).contains(&t),
-        "T must lie between 0 and 1, not {t}"
+        (0.0..=2.0).contains(&t),
+        "T must lie between 0 and 2, not {t}"
     );
     let device = Device::flex();
     let (model_a, info_a) = weights::load(&ModelSource::File(a.into()), &device)?;
     let (model_b, info_b) = weights::load(&ModelSource::File(b.into()), &device)?;
     // An average kept with decay 1 - t, updated once at a late step (where the decay is not
-    // shortened for a young run), is (1 - t) * A + t * B.
+    // shortened for a young run), is (1 - t) * A + t * B; a negative decay (t > 1) too.
     let mut mix = WeightAverage::new(1.0 - t, &model_a);
     mix.update(&model_b, u64::MAX / 2);
     let info = ModelInfo {
@@ -54,8 +55,9 @@ fn soup_note(a: &str, b: &str, t: f64) -> String {
     if shared.is_empty() {
         return format!("{} of ({a}) and {t} of ({b})", 1.0 - t);
     }
+    let how = if t <= 1.0 { "averaged" } else { "extrapolated" };
     format!(
-        "{shared}; then the weights averaged: {} of ({}) and {t} of ({})",
+        "{shared}; then the weights {how}: {} of ({}) and {t} of ({})",
         1.0 - t,
         after(a),
         after(b)
