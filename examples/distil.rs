@@ -35,7 +35,7 @@ use anyhow::{Context, Result};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use stegnet::fsutil::write_atomically;
-use stegnet::model::{ModelInfo, ModelSource, StegNet, weights};
+use stegnet::model::{ModelSource, StegNet, weights};
 use stegnet::refine::{Refinement, refine_batch};
 use stegnet::train::data::{PhotoSet, make_batch};
 use stegnet::train::loss::{LossParts, quantize_straight_through};
@@ -123,16 +123,15 @@ fn main() -> Result<()> {
             );
         }
     }
-    let info = ModelInfo {
-        trained_steps: info.trained_steps + steps,
-        note: format!(
-            "{}; then {steps} steps distilled from refinement (examples/distil.rs: \
-             {target_batches} batches of {TARGET_BATCH} refined {CROP}x{CROP} targets, crop \
-             seed {crop_seed}, lr {LEARNING_RATE:e}, embedder only, inference mode, hidden \
-             weight {hidden_weight})",
-            info.note
+    let info = info.then(
+        steps,
+        &format!(
+            "{steps} steps distilled from refinement (examples/distil.rs: {target_batches} \
+             batches of {TARGET_BATCH} refined {CROP}x{CROP} targets, crop seed {crop_seed}, \
+             lr {LEARNING_RATE:e}, embedder only, inference mode, hidden weight \
+             {hidden_weight})"
         ),
-    };
+    );
     weights::save(model.valid(), &info, Path::new(out))?;
     println!("wrote {out}");
     Ok(())

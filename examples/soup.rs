@@ -43,7 +43,7 @@ fn main() -> Result<()> {
 }
 
 /// Where one stage of a weight file's note ends and the next begins.
-const STAGE: &str = "; then ";
+const STAGE: &str = ModelInfo::STAGE_SEPARATOR;
 
 /// The soup's note: the stages A and B share are written once, then what each did after.
 fn soup_note(a: &str, b: &str, t: f64) -> String {
@@ -57,7 +57,7 @@ fn soup_note(a: &str, b: &str, t: f64) -> String {
     }
     let how = if t <= 1.0 { "averaged" } else { "extrapolated" };
     format!(
-        "{shared}; then the weights {how}: {} of ({}) and {t} of ({})",
+        "{shared}{STAGE}the weights {how}: {} of ({}) and {t} of ({})",
         1.0 - t,
         after(a),
         after(b)

@@ -60,6 +60,20 @@ pub struct ModelInfo {
     pub note: String,
 }
 
+impl ModelInfo {
+    /// What joins one stage of a note to the next ("A; then B"); `examples/soup.rs` reads
+    /// notes back by it.
+    pub const STAGE_SEPARATOR: &str = "; then ";
+
+    /// The info of these weights after one more stage of `steps` steps, described by `stage`.
+    pub fn then(&self, steps: u64, stage: &str) -> Self {
+        Self {
+            trained_steps: self.trained_steps + steps,
+            note: format!("{}{}{stage}", self.note, Self::STAGE_SEPARATOR),
+        }
+    }
+}
+
 /// Why weights could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {

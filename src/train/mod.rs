@@ -189,10 +189,7 @@ impl TrainConfig {
             self.batch, self.crop, self.crop, self.lr, self.schedule, self.seed
         );
         match start {
-            Some(start) => ModelInfo {
-                trained_steps: start.trained_steps + step,
-                note: format!("{}; then {run}", start.note),
-            },
+            Some(start) => start.then(step, &run),
             None => ModelInfo {
                 trained_steps: step,
                 note: run,
