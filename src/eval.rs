@@ -1,5 +1,6 @@
 //! Evaluation on photo pairs the model never saw: photo i hides photo i + 1, at full
-//! resolution or as centre crops, through 8-bit rounding; StegNet beside k-bit LSB.
+//! resolution or as centre crops, through 8-bit rounding; StegNet's stego images as saved
+//! and the network's own output, beside k-bit LSB.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use burn::prelude::*;
 use image::RgbImage;
 use serde::Serialize;
 
+use crate::cast;
 use crate::codec::{self, FitMode};
 use crate::lsb;
 use crate::metrics::Report;
@@ -92,8 +94,11 @@ pub struct EvalReport {
     pub pairs: usize,
     /// `None`: full resolution; `Some(s)`: centre crops of s x s.
     pub crop: Option<u32>,
+    /// The stego images as saved: the colour cast carried aside ([`cast`]).
     pub stegnet: Summary,
-    /// The same stego images refined for the decoder, when asked for.
+    /// The network's own 8-bit output, as the paper measures it.
+    pub network: Summary,
+    /// The stego images refined for the decoder, as saved, when asked for.
     pub refined: Option<RefinedSummary>,
     pub lsb_bits: u8,
     pub lsb: Summary,
@@ -137,7 +142,7 @@ pub fn evaluate(
             None => image,
         })
     };
-    let (mut net, mut refined, mut base) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut saved, mut net, mut refined, mut base) = (vec![], vec![], vec![], vec![]);
     for i in 0..pairs {
         if progress.cancelled() {
             return Err(Cancelled.into());
@@ -156,6 +161,7 @@ pub fn evaluate(
             )))
         };
         net.push(measure(&embedded)?);
+        saved.push(measure(&cast::carry_aside(&cover, &embedded))?);
         if let Some(settings) = refinement {
             let better = refine::refine(
                 model,
@@ -166,7 +172,7 @@ pub fn evaluate(
                 settings,
                 &mut NoProgress,
             )?;
-            refined.push(measure(&better)?);
+            refined.push(measure(&cast::carry_aside(&cover, &better))?);
         }
         let lsb_embedded = lsb::embed(&cover, &hidden, lsb_bits)?;
         let lsb_decoded = lsb::reveal(&lsb_embedded, lsb_bits)?;
@@ -180,7 +186,8 @@ pub fn evaluate(
     Ok(EvalReport {
         pairs,
         crop,
-        stegnet: summarise(&net),
+        stegnet: summarise(&saved),
+        network: summarise(&net),
         refined: refinement.map(|settings| RefinedSummary {
             steps: settings.steps,
             cover_weight: settings.cover_weight,

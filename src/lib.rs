@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod app;
 pub mod bench;
+pub mod cast;
 pub mod cli;
 pub mod codec;
 pub mod device;

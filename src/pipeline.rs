@@ -8,6 +8,7 @@
 use burn::prelude::*;
 use image::RgbImage;
 
+use crate::cast;
 use crate::codec::Planar;
 use crate::model::{Network, RECEPTIVE_RADIUS, StegNet};
 
@@ -235,7 +236,8 @@ pub fn reveal_planar(
     })
 }
 
-/// Embeds `hidden` into `cover` (same size) and rounds to the 8-bit image that gets saved.
+/// Embeds `hidden` into `cover` (same size) and rounds to 8 bits: the network's own output,
+/// from which [`cast::carry_aside`] makes the image that gets saved.
 pub fn embed(
     model: &StegNet,
     device: &Device,
@@ -254,7 +256,8 @@ pub fn embed(
     })
 }
 
-/// Reveals the hidden image from a saved (8-bit) embedded image.
+/// Reveals the hidden image from a saved (8-bit) embedded image, putting back the colour
+/// cast it carries aside ([`cast`]), if any.
 pub fn reveal(
     model: &StegNet,
     device: &Device,
@@ -262,7 +265,8 @@ pub fn reveal(
     tiling: Tiling,
     progress: &mut dyn Progress,
 ) -> Result<RgbImage, Cancelled> {
-    tiling.map_rgb8(&[embedded], progress, |window| {
+    let embedded = cast::put_back(embedded);
+    tiling.map_rgb8(&[&embedded], progress, |window| {
         forward(&model.decoder, device, window)
     })
 }

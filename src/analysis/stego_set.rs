@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use burn::prelude::*;
 use image::RgbImage;
 
+use crate::cast;
 use crate::codec::{self, FitMode};
 use crate::lsb;
 use crate::model::StegNet;
@@ -77,7 +78,7 @@ pub fn hide(
             let (model, device) = (hider.model, hider.device);
             let stego =
                 pipeline::embed(model, device, cover, &secret, hider.tiling, &mut NoProgress)?;
-            match &hider.refinement {
+            let stego = match &hider.refinement {
                 Some(settings) => {
                     let mut stop_only = StopOnly(progress);
                     refine::refine(
@@ -91,7 +92,8 @@ pub fn hide(
                     )?
                 }
                 None => stego,
-            }
+            };
+            cast::carry_aside(cover, &stego)
         }
     })
 }

@@ -12,6 +12,7 @@ use burn::prelude::*;
 use image::RgbImage;
 
 use super::worker::{Job, take_finished};
+use crate::cast;
 use crate::codec::{self, FitMode};
 use crate::device::{self, DeviceChoice};
 use crate::lsb;
@@ -391,6 +392,7 @@ impl Studio {
                 )?,
                 None => embedded,
             };
+            let embedded = cast::carry_aside(&cover.image, &embedded);
             let decoded =
                 pipeline::reveal(&engine.model, &engine.device, &embedded, tiling, progress)?;
             let seconds = start.elapsed().as_secs_f64();

@@ -7,7 +7,8 @@ use anyhow::Result;
 use super::{
     Bar, NetworkArgs, RefineArgs, check_stego_output, fit_hidden, load_image, save_image, timed,
 };
-use crate::codec::FitMode;
+use crate::cast;
+use crate::codec::{self, FitMode};
 use crate::metrics;
 use crate::pipeline;
 use crate::refine;
@@ -81,6 +82,12 @@ pub fn run(args: EmbedArgs) -> Result<()> {
             )
         })?,
         None => embedded,
+    };
+    // A lossy file would not keep the low bits that carry the colour cast aside.
+    let embedded = if codec::is_lossy(&args.output) {
+        embedded
+    } else {
+        cast::carry_aside(&cover, &embedded)
     };
     save_image(&embedded, &args.output)?;
     eprintln!(

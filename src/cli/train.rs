@@ -280,8 +280,12 @@ fn eval_table(report: &EvalReport) -> String {
         format!("{s}x{s} centre crops")
     });
     let mut out = format!("{} pairs, {size}\n", report.pairs);
+    out += "StegNet: as saved, its colour cast carried aside; network: its 8-bit output\n";
     // Columns: a name, then a summary's mean and worst for each method.
-    let mut columns = vec![("StegNet".to_string(), &report.stegnet)];
+    let mut columns = vec![
+        ("StegNet".to_string(), &report.stegnet),
+        ("network".to_string(), &report.network),
+    ];
     if let Some(refined) = &report.refined {
         out += &format!(
             "refined: {} steps per tile, cover weight {}\n",

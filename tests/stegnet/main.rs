@@ -2,6 +2,7 @@
 
 mod analysis;
 mod app;
+mod cast;
 mod cli;
 mod codec;
 mod lsb;

@@ -11,16 +11,16 @@ use stegnet::pipeline::{self, Cancelled, NoProgress, Progress, Tiling};
 use stegnet::refine::{Refinement, refine, refine_batch};
 
 /// The built-in model on the CPU, a crop of the shipped demo pair, and its one-pass stego.
-struct Pair {
-    model: StegNet,
-    device: Device,
-    cover: RgbImage,
-    hidden: RgbImage,
-    stego: RgbImage,
+pub struct Pair {
+    pub model: StegNet,
+    pub device: Device,
+    pub cover: RgbImage,
+    pub hidden: RgbImage,
+    pub stego: RgbImage,
 }
 
 impl Pair {
-    fn new(side: u32) -> Self {
+    pub fn new(side: u32) -> Self {
         let device = device::cpu().device;
         let model = weights::load(&ModelSource::BuiltIn, &device)
             .unwrap()

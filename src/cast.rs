@@ -1,0 +1,225 @@
+//! The stego image's colour cast, carried aside. StegNet's embedder shifts the level of
+//! whole regions of its output, mostly in green and following the hidden image's colours
+//! (`assets/MODEL.md`, session 27), and the decoder reads part of the secret from that
+//! shift, so it cannot simply be taken out. Before saving, a smooth field of shifts is
+//! taken out of the stego image and the field itself, one byte per channel at each corner
+//! of a grid of [`CELL`] x [`CELL`] cells (about 0.02 bits per pixel), is written into
+//! least significant bits spread evenly over the image; revealing reads the field and puts
+//! it back, so the decoder sees what the embedder made, up to those bits. An image that
+//! carries no field (any other image, or a stego image saved lossily) is revealed as it is.
+
+use std::borrow::Cow;
+
+use image::RgbImage;
+
+/// Side of a cell of the field's grid, in pixels.
+pub const CELL: u32 = 32;
+/// First 32 bits of a carried field ("SNc1").
+const MAGIC: u32 = 0x534e_6331;
+/// Bits besides the field's: the magic before it, a checksum after it.
+const FRAME_BITS: usize = 64;
+
+/// A smooth field of shifts: whole levels per channel at the corners of a grid of
+/// [`CELL`] x [`CELL`] cells, interpolated bilinearly in between, in integers, so that the
+/// field read back from a saved image is exactly the one taken out of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftField {
+    width: u32,
+    height: u32,
+    /// Grid corners per row and per column.
+    columns: u32,
+    rows: u32,
+    /// Per corner (row by row), per channel, in levels.
+    corners: Vec<[i8; 3]>,
+}
+
+impl ShiftField {
+    fn empty(width: u32, height: u32) -> Self {
+        let (columns, rows) = (width.div_ceil(CELL) + 1, height.div_ceil(CELL) + 1);
+        Self {
+            width,
+            height,
+            columns,
+            rows,
+            corners: vec![[0; 3]; (columns * rows) as usize],
+        }
+    }
+
+    /// The field that best takes `stego`'s shift from `cover` out (each corner: the median
+    /// shift over the pixels it reaches), bounded so that taking it out never pushes a
+    /// level past 0 or 255: putting it back restores every level exactly.
+    pub fn measure(cover: &RgbImage, stego: &RgbImage) -> Self {
+        assert_eq!(cover.dimensions(), stego.dimensions(), "same size");
+        let mut field = Self::empty(stego.width(), stego.height());
+        for row in 0..field.rows {
+            for column in 0..field.columns {
+                let (xs, ys) = (reach(column, field.width), reach(row, field.height));
+                let corner = &mut field.corners[(row * field.columns + column) as usize];
+                for (channel, value) in corner.iter_mut().enumerate() {
+                    // Shifts stego - cover, offset by 255 into 0..=510.
+                    let mut histogram = [0u32; 511];
+                    let (mut lowest, mut highest) = (255i32, 0i32);
+                    for y in ys.clone() {
+                        for x in xs.clone() {
+                            let s = stego.get_pixel(x, y)[channel] as i32;
+                            let c = cover.get_pixel(x, y)[channel] as i32;
+                            histogram[(s - c + 255) as usize] += 1;
+                            (lowest, highest) = (lowest.min(s), highest.max(s));
+                        }
+                    }
+                    let median = median_of(&histogram) - 255;
+                    *value = median.clamp(highest - 255, lowest).clamp(-127, 127) as i8;
+                }
+            }
+        }
+        field
+    }
+
+    /// Whether the field shifts nothing.
+    pub fn is_zero(&self) -> bool {
+        self.corners.iter().all(|c| *c == [0; 3])
+    }
+
+    /// The shift at pixel (`x`, `y`) in `channel`, in levels: the corners of its cell
+    /// weighted by nearness, rounded to the nearest level.
+    pub fn at(&self, x: u32, y: u32, channel: usize) -> i32 {
+        let (cx, cy) = (x / CELL, y / CELL);
+        let (fx, fy) = ((x % CELL) as i32, (y % CELL) as i32);
+        let corner = |column: u32, row: u32| {
+            self.corners[(row * self.columns + column) as usize][channel] as i32
+        };
+        let cell = CELL as i32;
+        let sum = (cell - fx) * (cell - fy) * corner(cx, cy)
+            + fx * (cell - fy) * corner(cx + 1, cy)
+            + (cell - fx) * fy * corner(cx, cy + 1)
+            + fx * fy * corner(cx + 1, cy + 1);
+        let whole = cell * cell;
+        // Round half away from zero, the same way for both signs.
+        sum.signum() * ((2 * sum.abs() + whole) / (2 * whole))
+    }
+
+    /// `image` with the field added (`sign` 1) or taken out (`sign` -1), within 0..=255.
+    fn applied(&self, image: &RgbImage, sign: i32) -> RgbImage {
+        let mut out = image.clone();
+        for (x, y, pixel) in out.enumerate_pixels_mut() {
+            for (channel, level) in pixel.0.iter_mut().enumerate() {
+                let shifted = *level as i32 + sign * self.at(x, y, channel);
+                *level = shifted.clamp(0, 255) as u8;
+            }
+        }
+        out
+    }
+
+    /// The field as bits: magic, corners, checksum.
+    fn to_bits(&self) -> Vec<bool> {
+        let bytes: Vec<u8> = self.corners.iter().flatten().map(|&v| v as u8).collect();
+        let mut bits = Vec::with_capacity(bit_count(self.width, self.height));
+        let mut push =
+            |word: u32, count: u32| bits.extend((0..count).rev().map(|i| word >> i & 1 == 1));
+        push(MAGIC, 32);
+        for &byte in &bytes {
+            push(byte as u32, 8);
+        }
+        push(checksum(self.width, self.height, &bytes), 32);
+        bits
+    }
+
+    /// The field whose bits these are, if they are one (magic and checksum agree).
+    fn from_bits(width: u32, height: u32, bits: &[bool]) -> Option<Self> {
+        let word = |bits: &[bool]| bits.iter().fold(0u32, |w, &b| w << 1 | b as u32);
+        let (magic, rest) = bits.split_at(32);
+        let (body, check) = rest.split_at(rest.len() - 32);
+        if word(magic) != MAGIC {
+            return None;
+        }
+        let bytes: Vec<u8> = body.chunks(8).map(|b| word(b) as u8).collect();
+        if word(check) != checksum(width, height, &bytes) {
+            return None;
+        }
+        let mut field = Self::empty(width, height);
+        for (corner, values) in field.corners.iter_mut().zip(bytes.chunks(3)) {
+            *corner = [values[0] as i8, values[1] as i8, values[2] as i8];
+        }
+        Some(field)
+    }
+}
+
+/// The pixels a grid corner at index `i` reaches along an axis of `length` pixels: those
+/// less than a cell away.
+fn reach(i: u32, length: u32) -> std::ops::Range<u32> {
+    let centre = i * CELL;
+    (centre + 1).saturating_sub(CELL)..(centre + CELL).min(length)
+}
+
+/// The lower median of the values a histogram counts (by index).
+fn median_of(histogram: &[u32]) -> i32 {
+    let total: u32 = histogram.iter().sum();
+    let mut seen = 0;
+    for (value, &count) in histogram.iter().enumerate() {
+        seen += count;
+        if 2 * seen >= total {
+            return value as i32;
+        }
+    }
+    0
+}
+
+/// Bits a field of a `width` x `height` image takes.
+fn bit_count(width: u32, height: u32) -> usize {
+    let corners = (width.div_ceil(CELL) + 1) * (height.div_ceil(CELL) + 1);
+    FRAME_BITS + 24 * corners as usize
+}
+
+/// FNV-1a over the image's size and the field's bytes.
+fn checksum(width: u32, height: u32, bytes: &[u8]) -> u32 {
+    let size = width.to_le_bytes().into_iter().chain(height.to_le_bytes());
+    size.chain(bytes.iter().copied())
+        .fold(0x811c_9dc5, |hash, byte| {
+            (hash ^ byte as u32).wrapping_mul(0x0100_0193)
+        })
+}
+
+/// Where the field's bits go: `count` samples (of the raw R, G, B bytes) evenly spread
+/// over `len`, or none if the image is too small to hold them.
+fn bit_positions(len: usize, count: usize) -> Option<impl Iterator<Item = usize>> {
+    let spread = move |i: usize| (i as u64 * len as u64 / count as u64) as usize;
+    (count <= len).then(|| (0..count).map(spread))
+}
+
+/// The image to save for `stego` embedded in `cover`: the colour cast taken out and
+/// carried in its low bits. `stego` itself when there is no cast, or the image is too small
+/// to carry one (a few pixels).
+pub fn carry_aside(cover: &RgbImage, stego: &RgbImage) -> RgbImage {
+    let field = ShiftField::measure(cover, stego);
+    let bits = field.to_bits();
+    let positions = bit_positions(stego.as_raw().len(), bits.len());
+    let (false, Some(positions)) = (field.is_zero(), positions) else {
+        return stego.clone();
+    };
+    let mut saved = field.applied(stego, -1);
+    let samples: &mut [u8] = &mut saved;
+    for (position, bit) in positions.zip(bits) {
+        samples[position] = (samples[position] & !1) | bit as u8;
+    }
+    saved
+}
+
+/// The field a saved image carries, if any.
+pub fn carried(saved: &RgbImage) -> Option<ShiftField> {
+    let (width, height) = saved.dimensions();
+    let count = bit_count(width, height);
+    let samples = saved.as_raw();
+    let bits: Vec<bool> = bit_positions(samples.len(), count)?
+        .map(|p| samples[p] & 1 == 1)
+        .collect();
+    ShiftField::from_bits(width, height, &bits)
+}
+
+/// What the decoder should see for a saved image: the carried cast put back, or the image
+/// as it is when it carries none.
+pub fn put_back(saved: &RgbImage) -> Cow<'_, RgbImage> {
+    match carried(saved) {
+        Some(field) => Cow::Owned(field.applied(saved, 1)),
+        None => Cow::Borrowed(saved),
+    }
+}

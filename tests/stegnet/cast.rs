@@ -1,0 +1,141 @@
+//! The colour cast carried aside: taking the field out and putting it back restores every
+//! level but the few low bits that carry it, saturated levels included; the saved image is
+//! closer to the cover; images that carry no field are left alone; and the built-in model
+//! reveals a saved image as well as its own output.
+
+use image::{Pixel, Rgb, RgbImage};
+use stegnet::cast::{self, CELL, ShiftField};
+use stegnet::metrics;
+use stegnet::pipeline::{self, NoProgress, Tiling};
+
+use crate::refine::Pair;
+
+/// Deterministic noise in 0..n (a multiplicative hash of the position).
+fn noise(x: u32, y: u32, c: u32, n: u32) -> u32 {
+    let mixed = x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663);
+    let h = (mixed ^ c.wrapping_mul(83_492_791)).wrapping_mul(2_654_435_761);
+    (h >> 16) % n
+}
+
+/// A textured cover, and a stego image that shifts it by a smooth cast (large in green, up
+/// to `amplitude` levels, past 0 and 255 where the cover is near them) plus a little noise.
+fn cover_and_stego(width: u32, height: u32, amplitude: f32) -> (RgbImage, RgbImage) {
+    let cover = RgbImage::from_fn(width, height, |x, y| {
+        Rgb([0, 1, 2].map(|c| {
+            let ramp = (x * 255 / width.max(2) + c * 90) % 256;
+            (ramp + noise(x, y, c, 24)).min(255) as u8
+        }))
+    });
+    let stego = RgbImage::from_fn(width, height, |x, y| {
+        let wave = ((x as f32 / 40.0).sin() + (y as f32 / 55.0).cos()) * amplitude / 2.0;
+        let pixel = cover.get_pixel(x, y).0;
+        Rgb([0, 1, 2].map(|c| {
+            let cast = if c == 1 { wave } else { wave / 8.0 };
+            let jitter = noise(x, y, c + 7, 5) as f32 - 2.0;
+            (pixel[c as usize] as f32 + cast + jitter)
+                .round()
+                .clamp(0.0, 255.0) as u8
+        }))
+    });
+    (cover, stego)
+}
+
+#[test]
+fn putting_the_field_back_restores_every_level_but_the_carrying_bits() {
+    for (width, height) in [(200, 130), (64, 64), (33, 97), (8, 8)] {
+        let (cover, stego) = cover_and_stego(width, height, 60.0);
+        let saved = cast::carry_aside(&cover, &stego);
+        assert!(cast::carried(&saved).is_some(), "{width}x{height}");
+        let restored = cast::put_back(&saved).into_owned();
+        let samples = stego.as_raw().len();
+        let off_by_one = restored
+            .as_raw()
+            .iter()
+            .zip(stego.as_raw())
+            .filter(|(r, s)| r != s)
+            .inspect(|(r, s)| assert_eq!(r.abs_diff(**s), 1, "{width}x{height}"))
+            .count();
+        // Each carrying bit changes its level by one at most: half of them on average.
+        let corners = (width.div_ceil(CELL) + 1) * (height.div_ceil(CELL) + 1);
+        let bits = 64 + 24 * corners as usize;
+        assert!(
+            off_by_one <= bits,
+            "{width}x{height}: {off_by_one} of {samples}"
+        );
+    }
+}
+
+#[test]
+fn the_saved_image_is_closer_to_the_cover() {
+    let (cover, stego) = cover_and_stego(256, 192, 30.0);
+    let saved = cast::carry_aside(&cover, &stego);
+    let before = metrics::cover_changing_rate(&cover, &stego);
+    let after = metrics::cover_changing_rate(&cover, &saved);
+    assert!(after < 0.5 * before, "{after} against {before}");
+}
+
+#[test]
+fn the_field_is_exact_bilinear_interpolation_in_whole_levels() {
+    // A constant shift of 9 levels is a field of 9 everywhere; taking it out of a cover
+    // lifted by 9 gives the cover back but for the carrying bits.
+    let level = |x: u32, y: u32| Rgb([40 + (x % 7) as u8, 100, 60 + y as u8]);
+    let cover = RgbImage::from_fn(70, 45, level);
+    let lifted = RgbImage::from_fn(70, 45, |x, y| cover.get_pixel(x, y).map(|v| v + 9));
+    let field = ShiftField::measure(&cover, &lifted);
+    for (x, y) in [(0, 0), (31, 31), (32, 0), (69, 44), (40, 17)] {
+        assert_eq!(
+            [0, 1, 2].map(|c| field.at(x, y, c)),
+            [9, 9, 9],
+            "({x}, {y})"
+        );
+    }
+    let saved = cast::carry_aside(&cover, &lifted);
+    for (s, c) in saved.as_raw().iter().zip(cover.as_raw()) {
+        assert!(s.abs_diff(*c) <= 1);
+    }
+}
+
+#[test]
+fn images_that_carry_no_field_are_left_alone() {
+    let (cover, stego) = cover_and_stego(120, 80, 40.0);
+    // Any image: no field, revealed as it is.
+    assert!(cast::carried(&stego).is_none());
+    assert!(matches!(
+        cast::put_back(&stego),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    // No cast to carry: saved unchanged.
+    assert_eq!(cast::carry_aside(&cover, &cover), cover);
+    // Too small to hold the bits (a 3x3 image has 27 samples): saved unchanged.
+    let tiny = |v: u8| RgbImage::from_pixel(3, 3, Rgb([v; 3]));
+    assert_eq!(cast::carry_aside(&tiny(50), &tiny(70)), tiny(70));
+    // A damaged carrier (one carrying bit flipped): its field is refused.
+    let mut saved = cast::carry_aside(&cover, &stego);
+    let samples: &mut [u8] = &mut saved;
+    samples[0] ^= 1;
+    assert!(cast::carried(&saved).is_none());
+}
+
+#[test]
+fn the_built_in_model_reveals_a_saved_image_as_well_as_its_own_output() {
+    let Pair {
+        model,
+        device,
+        cover,
+        hidden,
+        stego,
+    } = Pair::new(96);
+    let saved = cast::carry_aside(&cover, &stego);
+    let tiling = Tiling::default();
+    let reveal = |image: &RgbImage| {
+        pipeline::reveal(&model, &device, image, tiling, &mut NoProgress).unwrap()
+    };
+    let own = metrics::mean_abs_diff(&hidden, &reveal(&stego));
+    let from_saved = metrics::mean_abs_diff(&hidden, &reveal(&saved));
+    assert!(
+        (from_saved - own).abs() < 0.002,
+        "{from_saved} against {own}"
+    );
+    let rate = |image: &RgbImage| metrics::cover_changing_rate(&cover, image);
+    assert!(rate(&saved) < rate(&stego));
+}
