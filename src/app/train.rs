@@ -574,6 +574,13 @@ impl TrainView {
                              changing rate and hidden-decoded difference that the app and \
                              `stegnet eval` report.",
                         ),
+                        (
+                            Objective::L1Saved,
+                            "the figures as saved",
+                            "The same, the cover's measured on the stego image as \
+                             saved: the smooth colour cast that saving carries aside \
+                             costs nothing.",
+                        ),
                     ],
                 );
             });

@@ -59,7 +59,9 @@ pub struct TrainArgs {
     pub tuning: Tuning,
     /// What the optimiser lowers: the paper's loss (equation 7: mean absolute errors and
     /// residual variances of cover and secret), or the two mean absolute errors alone (l1),
-    /// the figures `stegnet eval` reports. Progress shows the paper's loss either way.
+    /// the figures `stegnet eval` reports, or those with the cover's on the image as saved,
+    /// its smooth colour cast carried aside (l1-saved). Progress shows the paper's loss
+    /// either way.
     #[arg(long, value_enum, default_value_t = Objective::Paper)]
     pub objective: Objective,
     /// Weight of the cover's terms against the secret's (1: as in the paper): above 1 keeps

@@ -4,6 +4,7 @@
 use burn::prelude::*;
 
 use super::{Objective, TrainConfig};
+use crate::cast::CELL;
 
 /// Clamps to [-1, 1] and rounds to the 256 levels of an 8-bit image in the forward pass;
 /// the backward pass sees the identity (straight-through), so gradients still flow.
@@ -17,6 +18,58 @@ pub fn quantize_straight_through(x: Tensor<4>) -> Tensor<4> {
         .div_scalar(127.5)
         .sub_scalar(1.0);
     x.clone() + (levels - x).detach()
+}
+
+/// What of the stego image `stego` (of `cover`) the cover's terms of `objective`
+/// measure: the image itself, or with [`Objective::L1Saved`] the image as saved, its smooth
+/// colour cast carried aside.
+pub fn cover_view(objective: Objective, cover: Tensor<4>, stego: Tensor<4>) -> Tensor<4> {
+    match objective {
+        Objective::L1Saved => stego.clone() - smooth_part(stego - cover),
+        Objective::Paper | Objective::L1 => stego,
+    }
+}
+
+/// The smooth part of residuals `[n, c, h, w]`, as [`crate::cast`] carries it aside: at
+/// each corner of its grid the mean under the corner's bilinear weights, interpolated back
+/// with the same weights. (The saved field takes medians, bounded, in whole levels: close
+/// to this, but not differentiable.) Linear, so the cover's gradient passes it by exactly.
+pub fn smooth_part(residual: Tensor<4>) -> Tensor<4> {
+    let [n, c, h, w] = residual.dims();
+    let device = residual.device();
+    let (rows, columns) = (corner_weights(h, &device), corner_weights(w, &device));
+    let (ny, nx) = (rows.dims()[1], columns.dims()[1]);
+    // Each corner's total weight: the outer product of the two axes' totals.
+    let mass = rows
+        .clone()
+        .sum_dim(0)
+        .reshape([ny, 1])
+        .matmul(columns.clone().sum_dim(0));
+    let rows = rows.unsqueeze::<4>().expand([n, c, h, ny]);
+    let columns = columns.unsqueeze::<4>().expand([n, c, w, nx]);
+    let corners = rows
+        .clone()
+        .swap_dims(2, 3)
+        .matmul(residual)
+        .matmul(columns.clone())
+        / mass.unsqueeze::<4>();
+    rows.matmul(corners).matmul(columns.swap_dims(2, 3))
+}
+
+/// `[length, corners]`: each pixel's bilinear weight on each corner of the cast's grid
+/// along an axis, `max(0, 1 - |x - i CELL| / CELL)`.
+fn corner_weights(length: usize, device: &Device) -> Tensor<2> {
+    let cell = CELL as usize;
+    let corners = length.div_ceil(cell) + 1;
+    let weights = (0..length)
+        .flat_map(|x| {
+            (0..corners).map(move |i| {
+                let distance = (x as f32 - (i * cell) as f32).abs() / cell as f32;
+                (1.0 - distance).max(0.0)
+            })
+        })
+        .collect::<Vec<f32>>();
+    Tensor::from_data(TensorData::new(weights, [length, corners]), device)
 }
 
 /// The four terms of the loss, as tensors (so the total can be differentiated).
@@ -65,7 +118,9 @@ impl LossParts {
                 self.hidden_l1.clone() + self.hidden_variance.clone(),
                 4.0,
             ),
-            Objective::L1 => (self.cover_l1.clone(), self.hidden_l1.clone(), 2.0),
+            Objective::L1 | Objective::L1Saved => {
+                (self.cover_l1.clone(), self.hidden_l1.clone(), 2.0)
+            }
         };
         (cover.mul_scalar(config.cover_weight) + hidden).div_scalar(terms)
     }

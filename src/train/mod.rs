@@ -82,6 +82,9 @@ pub enum Objective {
     /// The two mean absolute errors alone, what `stegnet eval` reports as the cover
     /// changing rate and the hidden-decoded difference.
     L1,
+    /// The two mean absolute errors, the cover's on the stego image as saved: less the
+    /// smooth colour cast that [`crate::cast`] carries aside, which so costs nothing.
+    L1Saved,
 }
 
 /// Which networks learn, and how. Trained jointly (the paper's way) both networks run
@@ -177,6 +180,7 @@ impl TrainConfig {
         let objective = match self.objective {
             Objective::Paper => "",
             Objective::L1 => ", L1 terms only",
+            Objective::L1Saved => ", L1 terms only, the cover's as saved",
         };
         let weighted = if self.cover_weight == 1.0 {
             String::new()

@@ -16,7 +16,8 @@ use super::TrainConfig;
 use super::average::WeightAverage;
 use super::checkpoint::{self, CheckpointHeader};
 use super::data::{Batch, Loader, PhotoSet};
-use super::loss::{LossParts, LossValues, quantize_straight_through};
+use super::loss::{LossParts, LossValues, cover_view, quantize_straight_through};
+use crate::cast;
 use crate::codec;
 use crate::device::ComputeDevice;
 use crate::eval::centre_crop;
@@ -224,7 +225,8 @@ pub fn optimizer() -> ModuleOptimizer {
 }
 
 /// One step: forward, the loss `config` minimises on the 8-bit rounded stego image,
-/// backward, Adam. Returns the paper's loss and its parts, whatever the objective.
+/// backward, Adam. Returns the paper's loss and its parts, whatever the objective (the
+/// cover's on the image its objective measures).
 pub fn train_step(
     model: StegNet,
     optimizer: &mut ModuleOptimizer,
@@ -236,7 +238,8 @@ pub fn train_step(
     let (cover, hidden) = batch.tensors(device);
     let embedded = quantize_straight_through(model.embed(cover.clone(), hidden.clone()));
     let decoded = model.reveal(embedded.clone());
-    let parts = LossParts::measure(cover, embedded, hidden, decoded);
+    let seen = cover_view(config.objective, cover.clone(), embedded);
+    let parts = LossParts::measure(cover, seen, hidden, decoded);
     let values = parts.values();
     let gradients = GradientsParams::from_grads(parts.minimised(config).backward(), &model);
     (optimizer.step(learning_rate, model, gradients), values)
@@ -266,7 +269,7 @@ impl ValidationSet {
         Ok(Self { pairs: list })
     }
 
-    /// The figures of `inference` (an inference model) on the pairs.
+    /// The figures of `inference` (an inference model) on the pairs, as users save them.
     fn evaluate(
         &self,
         inference: &StegNet,
@@ -280,6 +283,7 @@ impl ValidationSet {
             let embedded =
                 pipeline::embed(inference, device, cover, hidden, tiling, &mut NoProgress)
                     .expect("not cancellable");
+            let embedded = cast::carry_aside(cover, &embedded);
             let decoded = pipeline::reveal(inference, device, &embedded, tiling, &mut NoProgress)
                 .expect("not cancellable");
             sums[0] += metrics::cover_changing_rate(cover, &embedded);

@@ -11,7 +11,7 @@ use stegnet::train::average::WeightAverage;
 use stegnet::train::calibrate::{Calibration, calibrate_batch_norm};
 use stegnet::train::checkpoint;
 use stegnet::train::data::{PhotoSet, Rng, make_batch};
-use stegnet::train::loss::{LossParts, quantize_straight_through};
+use stegnet::train::loss::{LossParts, cover_view, quantize_straight_through};
 use stegnet::train::trainer::{
     self, BestValidation, TrainControl, TrainEvent, TrainSetup, ValidationReport,
 };
@@ -631,4 +631,37 @@ fn loss_matches_the_formula_and_rounding_passes_gradients() {
         vec![1.0; 4],
         "straight-through: the gradient of identity"
     );
+}
+
+#[test]
+fn the_saved_objective_measures_the_cover_less_its_smooth_cast() {
+    let cpu = device::cpu().device;
+    let shape = [2, 3, 40, 70];
+    let count = shape.iter().product::<usize>();
+    let tensor = |values: Vec<f32>| Tensor::from_data(TensorData::new(values, shape), &cpu);
+    let cover = tensor((0..count).map(|i| (i % 13) as f32 / 13.0 - 0.5).collect());
+    let residual_left = |embedded: Tensor<4>| {
+        let view = cover_view(Objective::L1Saved, cover.clone(), embedded);
+        (view - cover.clone()).abs().mean().into_scalar::<f32>()
+    };
+    // A constant shift is carried aside whole.
+    assert!(residual_left(cover.clone().add_scalar(0.1)) < 1e-6);
+    // Pixel-level texture (a checkerboard of 0.2) is not smooth: nearly all of it stays.
+    let checkerboard = tensor(
+        (0..count)
+            .map(|i| {
+                if (i % 70 + i / 70) % 2 == 0 {
+                    0.2
+                } else {
+                    -0.2
+                }
+            })
+            .collect(),
+    );
+    let left = residual_left(cover.clone() + checkerboard);
+    assert!((left - 0.2).abs() < 0.01, "{left}");
+    // The other objectives measure the stego image itself.
+    let shifted = cover.clone().add_scalar(0.1);
+    let view = cover_view(Objective::L1, cover.clone(), shifted.clone());
+    assert_eq!(view.into_data(), shifted.into_data());
 }
