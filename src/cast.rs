@@ -54,6 +54,11 @@ impl ShiftField {
         for row in 0..field.rows {
             for column in 0..field.columns {
                 let (xs, ys) = (reach(column, field.width), reach(row, field.height));
+                if xs.is_empty() || ys.is_empty() {
+                    // A last corner one pixel past a cell's edge reaches nothing: it weighs
+                    // nothing anywhere and stays 0.
+                    continue;
+                }
                 let corner = &mut field.corners[(row * field.columns + column) as usize];
                 for (channel, value) in corner.iter_mut().enumerate() {
                     // Shifts stego - cover, offset by 255 into 0..=510.

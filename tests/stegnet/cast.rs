@@ -104,8 +104,10 @@ fn images_that_carry_no_field_are_left_alone() {
         cast::put_back(&stego),
         std::borrow::Cow::Borrowed(_)
     ));
-    // No cast to carry: saved unchanged.
+    // No cast to carry: saved unchanged, whatever the size (33 = one past a cell's edge).
     assert_eq!(cast::carry_aside(&cover, &cover), cover);
+    let odd = RgbImage::from_fn(33, 65, |x, y| Rgb([x as u8, y as u8, 9]));
+    assert_eq!(cast::carry_aside(&odd, &odd), odd);
     // Too small to hold the bits (a 3x3 image has 27 samples): saved unchanged.
     let tiny = |v: u8| RgbImage::from_pixel(3, 3, Rgb([v; 3]));
     assert_eq!(cast::carry_aside(&tiny(50), &tiny(70)), tiny(70));
