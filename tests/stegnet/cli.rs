@@ -599,7 +599,8 @@ fn refined_embedding_and_its_evaluation() {
         "make-stego and embed refined the same pair differently"
     );
 
-    // eval: one-pass and refined figures side by side, as a table and as JSON.
+    // eval: one-pass (as saved and the network's own) and refined figures side by side, as
+    // a table and as JSON.
     let photos = t.path("photos");
     std::fs::create_dir(&photos).unwrap();
     for (i, seed) in [3, 4, 5].into_iter().enumerate() {
@@ -620,12 +621,14 @@ fn refined_embedding_and_its_evaluation() {
         "{table}"
     );
     assert!(table.contains("refined mean"), "{table}");
+    assert!(table.contains("network mean"), "{table}");
     let out = eval(&["--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["pairs"], 2);
     assert_eq!(report["refined"]["steps"], 3);
-    for summary in [&report["stegnet"], &report["refined"], &report["lsb"]] {
+    let summaries = ["stegnet", "network", "refined", "lsb"].map(|key| &report[key]);
+    for summary in summaries {
         let rate = summary["mean"]["cover_changing_rate"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&rate), "{report}");
     }
