@@ -35,7 +35,7 @@ pub struct ShiftField {
 
 impl ShiftField {
     fn empty(width: u32, height: u32) -> Self {
-        let (columns, rows) = (width.div_ceil(CELL) + 1, height.div_ceil(CELL) + 1);
+        let (columns, rows) = (corners_along(width), corners_along(height));
         Self {
             width,
             height,
@@ -149,6 +149,12 @@ impl ShiftField {
     }
 }
 
+/// Grid corners along an axis of `length` pixels: one every [`CELL`] pixels from the
+/// first, and one at or past the end.
+pub fn corners_along(length: u32) -> u32 {
+    length.div_ceil(CELL) + 1
+}
+
 /// The pixels a grid corner at index `i` reaches along an axis of `length` pixels: those
 /// less than a cell away.
 fn reach(i: u32, length: u32) -> std::ops::Range<u32> {
@@ -171,8 +177,7 @@ fn median_of(histogram: &[u32]) -> i32 {
 
 /// Bits a field of a `width` x `height` image takes.
 fn bit_count(width: u32, height: u32) -> usize {
-    let corners = (width.div_ceil(CELL) + 1) * (height.div_ceil(CELL) + 1);
-    FRAME_BITS + 24 * corners as usize
+    FRAME_BITS + 24 * (corners_along(width) * corners_along(height)) as usize
 }
 
 /// FNV-1a over the image's size and the field's bytes.
@@ -196,11 +201,12 @@ fn bit_positions(len: usize, count: usize) -> Option<impl Iterator<Item = usize>
 /// to carry one (a few pixels).
 pub fn carry_aside(cover: &RgbImage, stego: &RgbImage) -> RgbImage {
     let field = ShiftField::measure(cover, stego);
-    let bits = field.to_bits();
-    let positions = bit_positions(stego.as_raw().len(), bits.len());
+    let (width, height) = stego.dimensions();
+    let positions = bit_positions(stego.as_raw().len(), bit_count(width, height));
     let (false, Some(positions)) = (field.is_zero(), positions) else {
         return stego.clone();
     };
+    let bits = field.to_bits();
     let mut saved = field.applied(stego, -1);
     let samples: &mut [u8] = &mut saved;
     for (position, bit) in positions.zip(bits) {

@@ -4,7 +4,7 @@
 use burn::prelude::*;
 
 use super::{Objective, TrainConfig};
-use crate::cast::CELL;
+use crate::cast::{CELL, corners_along};
 
 /// Clamps to [-1, 1] and rounds to the 256 levels of an 8-bit image in the forward pass;
 /// the backward pass sees the identity (straight-through), so gradients still flow.
@@ -60,7 +60,7 @@ pub fn smooth_part(residual: Tensor<4>) -> Tensor<4> {
 /// along an axis, `max(0, 1 - |x - i CELL| / CELL)`.
 fn corner_weights(length: usize, device: &Device) -> Tensor<2> {
     let cell = CELL as usize;
-    let corners = length.div_ceil(cell) + 1;
+    let corners = corners_along(length as u32) as usize;
     let weights = (0..length)
         .flat_map(|x| {
             (0..corners).map(move |i| {
