@@ -1,12 +1,18 @@
-//! The stego image's colour cast, carried aside. StegNet's embedder shifts the level of
-//! whole regions of its output, mostly in green and following the hidden image's colours
-//! (`assets/MODEL.md`, session 27), and the decoder reads part of the secret from that
-//! shift, so it cannot simply be taken out. Before saving, a smooth field of shifts is
-//! taken out of the stego image and the field itself, one byte per channel at each corner
-//! of a grid of [`CELL`] x [`CELL`] cells (about 0.02 bits per pixel), is written into
-//! least significant bits spread evenly over the image; revealing reads the field and puts
-//! it back, so the decoder sees what the embedder made, up to those bits. An image that
-//! carries no field (any other image, or a stego image saved lossily) is revealed as it is.
+//! What a saved stego image carries besides the secret: the stego image's colour cast,
+//! carried aside, and the revealed secret's smooth error, carried along.
+//!
+//! StegNet's embedder shifts the level of whole regions of its output, mostly in green and
+//! following the hidden image's colours (`assets/MODEL.md`, session 27), and the decoder
+//! reads part of the secret from that shift, so it cannot simply be taken out. Before
+//! saving, a smooth field of shifts is taken out of the stego image and the field itself,
+//! one byte per channel at each corner of a grid of [`CELL`] x [`CELL`] cells (about 0.02
+//! bits per pixel), is written into least significant bits spread evenly over the image;
+//! revealing reads the field and puts it back, so the decoder sees what the embedder made,
+//! up to those bits. The decoder's output in turn is off the secret by a smooth error too
+//! (its colours shift by region); the embedding side knows the secret, so it measures that
+//! error the same way and writes it as a second field, in bits halfway between the first
+//! field's, which revealing takes out of the decoder's output. An image that carries no
+//! field (any other image, or a stego image saved lossily) is revealed as it is.
 
 use std::borrow::Cow;
 
@@ -14,9 +20,7 @@ use image::RgbImage;
 
 /// Side of a cell of the field's grid, in pixels.
 pub const CELL: u32 = 32;
-/// First 32 bits of a carried field ("SNc1").
-const MAGIC: u32 = 0x534e_6331;
-/// Bits besides the field's: the magic before it, a checksum after it.
+/// Bits besides a field's: the magic before it, a checksum after it.
 const FRAME_BITS: usize = 64;
 
 /// A smooth field of shifts: whole levels per channel at the corners of a grid of
@@ -46,9 +50,10 @@ impl ShiftField {
     }
 
     /// The field that best takes `stego`'s shift from `cover` out (each corner: the median
-    /// shift over the pixels it reaches), bounded so that taking it out never pushes a
-    /// level past 0 or 255: putting it back restores every level exactly.
-    pub fn measure(cover: &RgbImage, stego: &RgbImage) -> Self {
+    /// shift over the pixels it reaches); with `bound` [`Bound::Levels`], bounded so that
+    /// taking it out never pushes a level past 0 or 255: putting it back restores every
+    /// level exactly.
+    pub fn measure(cover: &RgbImage, stego: &RgbImage, bound: Bound) -> Self {
         assert_eq!(cover.dimensions(), stego.dimensions(), "same size");
         let mut field = Self::empty(stego.width(), stego.height());
         for row in 0..field.rows {
@@ -72,8 +77,11 @@ impl ShiftField {
                             (lowest, highest) = (lowest.min(s), highest.max(s));
                         }
                     }
-                    let median = median_of(&histogram) - 255;
-                    *value = median.clamp(highest - 255, lowest).clamp(-127, 127) as i8;
+                    let mut median = median_of(&histogram) - 255;
+                    if bound == Bound::Levels {
+                        median = median.clamp(highest - 255, lowest);
+                    }
+                    *value = median.clamp(-127, 127) as i8;
                 }
             }
         }
@@ -115,13 +123,13 @@ impl ShiftField {
         out
     }
 
-    /// The field as bits: magic, corners, checksum.
-    fn to_bits(&self) -> Vec<bool> {
+    /// The field as bits: the frame's magic, corners, checksum.
+    fn to_bits(&self, frame: Frame) -> Vec<bool> {
         let bytes: Vec<u8> = self.corners.iter().flatten().map(|&v| v as u8).collect();
         let mut bits = Vec::with_capacity(bit_count(self.width, self.height));
         let mut push =
             |word: u32, count: u32| bits.extend((0..count).rev().map(|i| word >> i & 1 == 1));
-        push(MAGIC, 32);
+        push(frame.magic(), 32);
         for &byte in &bytes {
             push(byte as u32, 8);
         }
@@ -129,12 +137,13 @@ impl ShiftField {
         bits
     }
 
-    /// The field whose bits these are, if they are one (magic and checksum agree).
-    fn from_bits(width: u32, height: u32, bits: &[bool]) -> Option<Self> {
+    /// The field whose bits these are, if they are one of `frame` (magic and checksum
+    /// agree).
+    fn from_bits(frame: Frame, width: u32, height: u32, bits: &[bool]) -> Option<Self> {
         let word = |bits: &[bool]| bits.iter().fold(0u32, |w, &b| w << 1 | b as u32);
         let (magic, rest) = bits.split_at(32);
         let (body, check) = rest.split_at(rest.len() - 32);
-        if word(magic) != MAGIC {
+        if word(magic) != frame.magic() {
             return None;
         }
         let bytes: Vec<u8> = body.chunks(8).map(|b| word(b) as u8).collect();
@@ -189,41 +198,105 @@ fn checksum(width: u32, height: u32, bytes: &[u8]) -> u32 {
         })
 }
 
-/// Where the field's bits go: `count` samples (of the raw R, G, B bytes) evenly spread
-/// over `len`, or none if the image is too small to hold them.
-fn bit_positions(len: usize, count: usize) -> Option<impl Iterator<Item = usize>> {
-    let spread = move |i: usize| (i as u64 * len as u64 / count as u64) as usize;
-    (count <= len).then(|| (0..count).map(spread))
+/// Whether a field's shift must keep every level within 0..=255 when taken out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// Taking the field out and putting it back restores every level exactly.
+    Levels,
+    /// Levels the field would push past 0 or 255 are clipped.
+    None,
+}
+
+/// The two fields a saved image carries, each framed by its own magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// The stego image's colour cast, taken out before saving ("SNc1").
+    Cast,
+    /// The revealed secret's smooth error, taken out of the decoder's output ("SNd1").
+    Correction,
+}
+
+impl Frame {
+    fn magic(self) -> u32 {
+        match self {
+            Frame::Cast => 0x534e_6331,
+            Frame::Correction => 0x534e_6431,
+        }
+    }
+
+    /// Where the frame's `count` bits go among `len` samples (the raw R, G, B bytes):
+    /// evenly spread, the correction's halfway between the cast's; none if the image is too
+    /// small to hold them (apart, for the correction).
+    fn positions(self, len: usize, count: usize) -> Option<impl Iterator<Item = usize>> {
+        let (offset, room) = match self {
+            Frame::Cast => (0, count),
+            Frame::Correction => (1, 2 * count),
+        };
+        let halves = 2 * count as u64;
+        let spread = move |i: usize| (2 * i + offset) as u64 * len as u64 / halves;
+        (room <= len).then(|| (0..count).map(move |i| spread(i) as usize))
+    }
+
+    /// Writes `field` into `image`'s carrying bits, unless the image is too small.
+    fn write(self, field: &ShiftField, image: &mut RgbImage) -> bool {
+        let (width, height) = image.dimensions();
+        let samples: &mut [u8] = image;
+        let Some(positions) = self.positions(samples.len(), bit_count(width, height)) else {
+            return false;
+        };
+        for (position, bit) in positions.zip(field.to_bits(self)) {
+            samples[position] = (samples[position] & !1) | bit as u8;
+        }
+        true
+    }
+
+    /// The field of this frame that `image` carries, if any.
+    fn read(self, image: &RgbImage) -> Option<ShiftField> {
+        let (width, height) = image.dimensions();
+        let samples = image.as_raw();
+        let bits: Vec<bool> = self
+            .positions(samples.len(), bit_count(width, height))?
+            .map(|p| samples[p] & 1 == 1)
+            .collect();
+        ShiftField::from_bits(self, width, height, &bits)
+    }
 }
 
 /// The image to save for `stego` embedded in `cover`: the colour cast taken out and
 /// carried in its low bits. `stego` itself when there is no cast, or the image is too small
 /// to carry one (a few pixels).
 pub fn carry_aside(cover: &RgbImage, stego: &RgbImage) -> RgbImage {
-    let field = ShiftField::measure(cover, stego);
-    let (width, height) = stego.dimensions();
-    let positions = bit_positions(stego.as_raw().len(), bit_count(width, height));
-    let (false, Some(positions)) = (field.is_zero(), positions) else {
+    let field = ShiftField::measure(cover, stego, Bound::Levels);
+    if field.is_zero() {
         return stego.clone();
-    };
-    let bits = field.to_bits();
-    let mut saved = field.applied(stego, -1);
-    let samples: &mut [u8] = &mut saved;
-    for (position, bit) in positions.zip(bits) {
-        samples[position] = (samples[position] & !1) | bit as u8;
     }
-    saved
+    let mut saved = field.applied(stego, -1);
+    match Frame::Cast.write(&field, &mut saved) {
+        true => saved,
+        false => stego.clone(),
+    }
 }
 
-/// The field a saved image carries, if any.
+/// `saved` (from [`carry_aside`]) carrying along the smooth error of `decoded`, what the
+/// decoder reveals from it, against `hidden`, the secret it hides; `saved` itself when
+/// there is none, or the image is too small to carry it.
+pub fn carry_correction(saved: &RgbImage, hidden: &RgbImage, decoded: &RgbImage) -> RgbImage {
+    let field = ShiftField::measure(hidden, decoded, Bound::None);
+    let mut carrying = saved.clone();
+    if !field.is_zero() {
+        Frame::Correction.write(&field, &mut carrying);
+    }
+    carrying
+}
+
+/// The cast a saved image carries aside, if any.
 pub fn carried(saved: &RgbImage) -> Option<ShiftField> {
-    let (width, height) = saved.dimensions();
-    let count = bit_count(width, height);
-    let samples = saved.as_raw();
-    let bits: Vec<bool> = bit_positions(samples.len(), count)?
-        .map(|p| samples[p] & 1 == 1)
-        .collect();
-    ShiftField::from_bits(width, height, &bits)
+    Frame::Cast.read(saved)
+}
+
+/// The correction of the revealed secret a saved image carries along, if any.
+pub fn carried_correction(saved: &RgbImage) -> Option<ShiftField> {
+    Frame::Correction.read(saved)
 }
 
 /// What the decoder should see for a saved image: the carried cast put back, or the image
@@ -232,5 +305,14 @@ pub fn put_back(saved: &RgbImage) -> Cow<'_, RgbImage> {
     match carried(saved) {
         Some(field) => Cow::Owned(field.applied(saved, 1)),
         None => Cow::Borrowed(saved),
+    }
+}
+
+/// `decoded`, what the decoder revealed from `saved`, with the correction `saved` carries
+/// taken out, or as it is when it carries none.
+pub fn corrected(saved: &RgbImage, decoded: RgbImage) -> RgbImage {
+    match carried_correction(saved) {
+        Some(field) => field.applied(&decoded, -1),
+        None => decoded,
     }
 }

@@ -9,7 +9,6 @@ use burn::prelude::*;
 use image::RgbImage;
 use serde::Serialize;
 
-use crate::cast;
 use crate::codec::{self, FitMode};
 use crate::lsb;
 use crate::metrics::Report;
@@ -94,7 +93,8 @@ pub struct EvalReport {
     pub pairs: usize,
     /// `None`: full resolution; `Some(s)`: centre crops of s x s.
     pub crop: Option<u32>,
-    /// The stego images as saved: the colour cast carried aside ([`cast`]).
+    /// The stego images as saved: the colour cast carried aside and the revealed secret's
+    /// smooth error carried along ([`cast`]).
     pub stegnet: Summary,
     /// The network's own 8-bit output, as the paper measures it.
     pub network: Summary,
@@ -161,7 +161,18 @@ pub fn evaluate(
             )))
         };
         net.push(measure(&embedded)?);
-        saved.push(measure(&cast::carry_aside(&cover, &embedded))?);
+        let to_save = |stego: &RgbImage| {
+            pipeline::to_save(
+                model,
+                device,
+                &cover,
+                &hidden,
+                stego,
+                tiling,
+                &mut NoProgress,
+            )
+        };
+        saved.push(measure(&to_save(&embedded)?)?);
         if let Some(settings) = refinement {
             let better = refine::refine(
                 model,
@@ -172,7 +183,7 @@ pub fn evaluate(
                 settings,
                 &mut NoProgress,
             )?;
-            refined.push(measure(&cast::carry_aside(&cover, &better))?);
+            refined.push(measure(&to_save(&better)?)?);
         }
         let lsb_embedded = lsb::embed(&cover, &hidden, lsb_bits)?;
         let lsb_decoded = lsb::reveal(&lsb_embedded, lsb_bits)?;

@@ -237,7 +237,7 @@ pub fn reveal_planar(
 }
 
 /// Embeds `hidden` into `cover` (same size) and rounds to 8 bits: the network's own output,
-/// from which [`cast::carry_aside`] makes the image that gets saved.
+/// from which [`to_save`] makes the image that gets saved.
 pub fn embed(
     model: &StegNet,
     device: &Device,
@@ -256,8 +256,26 @@ pub fn embed(
     })
 }
 
+/// The image to save for `stego`, StegNet's output (or a refinement of it) for `hidden` in
+/// `cover`: the colour cast carried aside and the revealed secret's smooth error carried
+/// along ([`cast`]). Measuring that error takes one decoder pass.
+pub fn to_save(
+    model: &StegNet,
+    device: &Device,
+    cover: &RgbImage,
+    hidden: &RgbImage,
+    stego: &RgbImage,
+    tiling: Tiling,
+    progress: &mut dyn Progress,
+) -> Result<RgbImage, Cancelled> {
+    let saved = cast::carry_aside(cover, stego);
+    // It carries no correction yet: what the decoder itself reveals.
+    let decoded = reveal(model, device, &saved, tiling, progress)?;
+    Ok(cast::carry_correction(&saved, hidden, &decoded))
+}
+
 /// Reveals the hidden image from a saved (8-bit) embedded image, putting back the colour
-/// cast it carries aside ([`cast`]), if any.
+/// cast it carries aside and taking out the error it carries along ([`cast`]), if any.
 pub fn reveal(
     model: &StegNet,
     device: &Device,
@@ -265,8 +283,9 @@ pub fn reveal(
     tiling: Tiling,
     progress: &mut dyn Progress,
 ) -> Result<RgbImage, Cancelled> {
-    let embedded = cast::put_back(embedded);
-    tiling.map_rgb8(&[&embedded], progress, |window| {
+    let uncast = cast::put_back(embedded);
+    let decoded = tiling.map_rgb8(&[&uncast], progress, |window| {
         forward(&model.decoder, device, window)
-    })
+    })?;
+    Ok(cast::corrected(embedded, decoded))
 }

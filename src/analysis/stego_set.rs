@@ -6,7 +6,6 @@ use anyhow::{Result, bail};
 use burn::prelude::*;
 use image::RgbImage;
 
-use crate::cast;
 use crate::codec::{self, FitMode};
 use crate::lsb;
 use crate::model::StegNet;
@@ -93,7 +92,15 @@ pub fn hide(
                 }
                 None => stego,
             };
-            cast::carry_aside(cover, &stego)
+            pipeline::to_save(
+                model,
+                device,
+                cover,
+                &secret,
+                &stego,
+                hider.tiling,
+                &mut NoProgress,
+            )?
         }
     })
 }

@@ -12,7 +12,6 @@ use burn::prelude::*;
 use image::RgbImage;
 
 use super::worker::{Job, take_finished};
-use crate::cast;
 use crate::codec::{self, FitMode};
 use crate::device::{self, DeviceChoice};
 use crate::lsb;
@@ -392,7 +391,15 @@ impl Studio {
                 )?,
                 None => embedded,
             };
-            let embedded = cast::carry_aside(&cover.image, &embedded);
+            let embedded = pipeline::to_save(
+                &engine.model,
+                &engine.device,
+                &cover.image,
+                &fitted,
+                &embedded,
+                tiling,
+                progress,
+            )?;
             let decoded =
                 pipeline::reveal(&engine.model, &engine.device, &embedded, tiling, progress)?;
             let seconds = start.elapsed().as_secs_f64();

@@ -7,7 +7,6 @@ use anyhow::Result;
 use super::{
     Bar, NetworkArgs, RefineArgs, check_stego_output, fit_hidden, load_image, save_image, timed,
 };
-use crate::cast;
 use crate::codec::{self, FitMode};
 use crate::metrics;
 use crate::pipeline;
@@ -83,11 +82,20 @@ pub fn run(args: EmbedArgs) -> Result<()> {
         })?,
         None => embedded,
     };
-    // A lossy file would not keep the low bits that carry the colour cast aside.
+    // A lossy file would not keep the low bits that carry the colour cast aside and the
+    // secret's error along.
     let embedded = if codec::is_lossy(&args.output) {
         embedded
     } else {
-        cast::carry_aside(&cover, &embedded)
+        pipeline::to_save(
+            &model,
+            &device.device,
+            &cover,
+            &hidden,
+            &embedded,
+            tiling,
+            &mut Bar::new("carrying", "tiles"),
+        )?
     };
     save_image(&embedded, &args.output)?;
     eprintln!(

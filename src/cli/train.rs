@@ -282,7 +282,8 @@ fn eval_table(report: &EvalReport) -> String {
         format!("{s}x{s} centre crops")
     });
     let mut out = format!("{} pairs, {size}\n", report.pairs);
-    out += "StegNet: as saved, its colour cast carried aside; network: its 8-bit output\n";
+    out += "StegNet: as saved (colour cast carried aside, secret's smooth error carried \
+            along); network: its own 8-bit output\n";
     // Columns: a name, then a summary's mean and worst for each method.
     let mut columns = vec![
         ("StegNet".to_string(), &report.stegnet),

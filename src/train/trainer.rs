@@ -17,7 +17,6 @@ use super::average::WeightAverage;
 use super::checkpoint::{self, CheckpointHeader};
 use super::data::{Batch, Loader, PhotoSet};
 use super::loss::{LossParts, LossValues, cover_view, quantize_straight_through};
-use crate::cast;
 use crate::codec;
 use crate::device::ComputeDevice;
 use crate::eval::centre_crop;
@@ -283,7 +282,16 @@ impl ValidationSet {
             let embedded =
                 pipeline::embed(inference, device, cover, hidden, tiling, &mut NoProgress)
                     .expect("not cancellable");
-            let embedded = cast::carry_aside(cover, &embedded);
+            let embedded = pipeline::to_save(
+                inference,
+                device,
+                cover,
+                hidden,
+                &embedded,
+                tiling,
+                &mut NoProgress,
+            )
+            .expect("not cancellable");
             let decoded = pipeline::reveal(inference, device, &embedded, tiling, &mut NoProgress)
                 .expect("not cancellable");
             sums[0] += metrics::cover_changing_rate(cover, &embedded);
