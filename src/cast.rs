@@ -237,15 +237,27 @@ impl Frame {
         (room <= len).then(|| (0..count).map(move |i| spread(i) as usize))
     }
 
-    /// Writes `field` into `image`'s carrying bits, unless the image is too small.
-    fn write(self, field: &ShiftField, image: &mut RgbImage) -> bool {
+    /// Writes `field` into `image`'s carrying bits, unless the image is too small. A level
+    /// whose lowest bit is wrong moves by one towards `cover`'s (LSB matching): replacing
+    /// the bit instead would move even levels only up and odd ones only down, the trace
+    /// that LSB detectors look for.
+    fn write(self, field: &ShiftField, image: &mut RgbImage, cover: &RgbImage) -> bool {
         let (width, height) = image.dimensions();
         let samples: &mut [u8] = image;
         let Some(positions) = self.positions(samples.len(), bit_count(width, height)) else {
             return false;
         };
         for (position, bit) in positions.zip(field.to_bits(self)) {
-            samples[position] = (samples[position] & !1) | bit as u8;
+            let (level, towards) = (samples[position], cover.as_raw()[position]);
+            if (level & 1 == 1) != bit {
+                let up = match level {
+                    0 => true,
+                    255 => false,
+                    // At the cover's level, alternate by position: neither way is favoured.
+                    _ => towards > level || (towards == level && position % 2 == 0),
+                };
+                samples[position] = if up { level + 1 } else { level - 1 };
+            }
         }
         true
     }
@@ -271,20 +283,25 @@ pub fn carry_aside(cover: &RgbImage, stego: &RgbImage) -> RgbImage {
         return stego.clone();
     }
     let mut saved = field.applied(stego, -1);
-    match Frame::Cast.write(&field, &mut saved) {
+    match Frame::Cast.write(&field, &mut saved, cover) {
         true => saved,
         false => stego.clone(),
     }
 }
 
-/// `saved` (from [`carry_aside`]) carrying along the smooth error of `decoded`, what the
-/// decoder reveals from it, against `hidden`, the secret it hides; `saved` itself when
-/// there is none, or the image is too small to carry it.
-pub fn carry_correction(saved: &RgbImage, hidden: &RgbImage, decoded: &RgbImage) -> RgbImage {
+/// `saved` (from [`carry_aside`] for `cover`) carrying along the smooth error of
+/// `decoded`, what the decoder reveals from it, against `hidden`, the secret it hides;
+/// `saved` itself when there is none, or the image is too small to carry it.
+pub fn carry_correction(
+    saved: &RgbImage,
+    cover: &RgbImage,
+    hidden: &RgbImage,
+    decoded: &RgbImage,
+) -> RgbImage {
     let field = ShiftField::measure(hidden, decoded, Bound::None);
     let mut carrying = saved.clone();
     if !field.is_zero() {
-        Frame::Correction.write(&field, &mut carrying);
+        Frame::Correction.write(&field, &mut carrying, cover);
     }
     carrying
 }

@@ -271,7 +271,7 @@ pub fn to_save(
     let saved = cast::carry_aside(cover, stego);
     // It carries no correction yet: what the decoder itself reveals.
     let decoded = reveal(model, device, &saved, tiling, progress)?;
-    Ok(cast::carry_correction(&saved, hidden, &decoded))
+    Ok(cast::carry_correction(&saved, cover, hidden, &decoded))
 }
 
 /// Reveals the hidden image from a saved (8-bit) embedded image, putting back the colour

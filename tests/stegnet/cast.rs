@@ -1,8 +1,9 @@
 //! The colour cast carried aside: taking the field out and putting it back restores every
-//! level but the few low bits that carry it, saturated levels included; the saved image is
-//! closer to the cover; images that carry no field are left alone. The revealed secret's
-//! error carried along: its bits leave the cast's alone and take the smooth error out. And
-//! the built-in model reveals a saved image better than its own output.
+//! level but the few low bits that carry it (matched, not replaced), saturated levels
+//! included; the saved image is closer to the cover; images that carry no field are left
+//! alone. The revealed secret's error carried along: its bits leave the cast's alone and
+//! take the smooth error out. And the built-in model reveals a saved image better than its
+//! own output.
 
 use image::{Pixel, Rgb, RgbImage};
 use stegnet::cast::{self, Bound, CELL, ShiftField};
@@ -97,6 +98,29 @@ fn the_field_is_exact_bilinear_interpolation_in_whole_levels() {
 }
 
 #[test]
+fn carrying_bits_move_levels_both_ways_whatever_their_parity() {
+    // A cover lifted by 9 saves as the cover but for the carrying bits. Replacing a bit
+    // would move even levels only up and odd ones only down; matching moves both both ways.
+    let cover = cover_and_stego(160, 120, 0.0).0;
+    let shifted = |by: u8| {
+        let level = |x, y| cover.get_pixel(x, y).map(|v| v / 2 + by);
+        RgbImage::from_fn(160, 120, level)
+    };
+    let (halved, lifted) = (shifted(0), shifted(9));
+    let saved = cast::carry_aside(&halved, &lifted);
+    let (mut even_down, mut odd_up) = (0, 0);
+    for (s, c) in saved.as_raw().iter().zip(halved.as_raw()) {
+        assert!(s.abs_diff(*c) <= 1);
+        even_down += usize::from(c % 2 == 0 && s < c);
+        odd_up += usize::from(c % 2 == 1 && s > c);
+    }
+    assert!(
+        even_down > 10 && odd_up > 10,
+        "{even_down} even down, {odd_up} odd up"
+    );
+}
+
+#[test]
 fn images_that_carry_no_field_are_left_alone() {
     let (cover, stego) = cover_and_stego(120, 80, 40.0);
     // Any image: no field, revealed as it is.
@@ -126,7 +150,7 @@ fn the_error_carried_along_leaves_the_cast_alone_and_takes_the_smooth_error_out(
     let (hidden, decoded) = cover_and_stego(200, 130, 40.0);
     let (cover, stego) = cover_and_stego(200, 130, 60.0);
     let saved = cast::carry_aside(&cover, &stego);
-    let carrying = cast::carry_correction(&saved, &hidden, &decoded);
+    let carrying = cast::carry_correction(&saved, &cover, &hidden, &decoded);
     // Only carrying bits change, and the cast still reads back.
     for (c, s) in carrying.as_raw().iter().zip(saved.as_raw()) {
         assert!(c.abs_diff(*s) <= 1);
