@@ -50,7 +50,7 @@ impl ShiftField {
     }
 
     /// The field that best takes `stego`'s shift from `cover` out (each corner: the median
-    /// shift over the pixels it reaches); with `bound` [`Bound::Levels`], bounded so that
+    /// shift over the pixels it reaches); with `bound` [`Bound::Exact`], bounded so that
     /// taking it out never pushes a level past 0 or 255: putting it back restores every
     /// level exactly.
     pub fn measure(cover: &RgbImage, stego: &RgbImage, bound: Bound) -> Self {
@@ -78,7 +78,7 @@ impl ShiftField {
                         }
                     }
                     let mut median = median_of(&histogram) - 255;
-                    if bound == Bound::Levels {
+                    if bound == Bound::Exact {
                         median = median.clamp(highest - 255, lowest);
                     }
                     *value = median.clamp(-127, 127) as i8;
@@ -201,10 +201,10 @@ fn checksum(width: u32, height: u32, bytes: &[u8]) -> u32 {
 /// Whether a field's shift must keep every level within 0..=255 when taken out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bound {
-    /// Taking the field out and putting it back restores every level exactly.
-    Levels,
-    /// Levels the field would push past 0 or 255 are clipped.
-    None,
+    /// Bounded: taking the field out and putting it back restores every level exactly.
+    Exact,
+    /// Unbounded: levels the field would push past 0 or 255 are clipped.
+    Clip,
 }
 
 /// The two fields a saved image carries, each framed by its own magic.
@@ -278,7 +278,7 @@ impl Frame {
 /// carried in its low bits. `stego` itself when there is no cast, or the image is too small
 /// to carry one (a few pixels).
 pub fn carry_aside(cover: &RgbImage, stego: &RgbImage) -> RgbImage {
-    let field = ShiftField::measure(cover, stego, Bound::Levels);
+    let field = ShiftField::measure(cover, stego, Bound::Exact);
     if field.is_zero() {
         return stego.clone();
     }
@@ -298,7 +298,7 @@ pub fn carry_correction(
     hidden: &RgbImage,
     decoded: &RgbImage,
 ) -> RgbImage {
-    let field = ShiftField::measure(hidden, decoded, Bound::None);
+    let field = ShiftField::measure(hidden, decoded, Bound::Clip);
     let mut carrying = saved.clone();
     if !field.is_zero() {
         Frame::Correction.write(&field, &mut carrying, cover);

@@ -83,7 +83,7 @@ fn the_field_is_exact_bilinear_interpolation_in_whole_levels() {
     let level = |x: u32, y: u32| Rgb([40 + (x % 7) as u8, 100, 60 + y as u8]);
     let cover = RgbImage::from_fn(70, 45, level);
     let lifted = RgbImage::from_fn(70, 45, |x, y| cover.get_pixel(x, y).map(|v| v + 9));
-    let field = ShiftField::measure(&cover, &lifted, Bound::Levels);
+    let field = ShiftField::measure(&cover, &lifted, Bound::Exact);
     for (x, y) in [(0, 0), (31, 31), (32, 0), (69, 44), (40, 17)] {
         assert_eq!(
             [0, 1, 2].map(|c| field.at(x, y, c)),
@@ -158,7 +158,7 @@ fn the_error_carried_along_leaves_the_cast_alone_and_takes_the_smooth_error_out(
     assert_eq!(cast::carried(&carrying), cast::carried(&saved));
     // The correction is the measured field, taken out of the decoder's output exactly.
     let field = cast::carried_correction(&carrying).expect("a correction is carried");
-    assert_eq!(field, ShiftField::measure(&hidden, &decoded, Bound::None));
+    assert_eq!(field, ShiftField::measure(&hidden, &decoded, Bound::Clip));
     let corrected = cast::corrected(&carrying, decoded.clone());
     for (x, y, pixel) in corrected.enumerate_pixels() {
         for (channel, &level) in pixel.0.iter().enumerate() {
