@@ -237,15 +237,22 @@ impl Frame {
         (room <= len).then(|| (0..count).map(move |i| spread(i) as usize))
     }
 
+    /// Whether an image the size of `image` holds this frame's bits.
+    fn fits(self, image: &RgbImage) -> bool {
+        let (width, height) = image.dimensions();
+        self.positions(image.as_raw().len(), bit_count(width, height))
+            .is_some()
+    }
+
     /// Writes `field` into `image`'s carrying bits, unless the image is too small. A level
     /// whose lowest bit is wrong moves by one towards `cover`'s (LSB matching): replacing
     /// the bit instead would move even levels only up and odd ones only down, the trace
     /// that LSB detectors look for.
-    fn write(self, field: &ShiftField, image: &mut RgbImage, cover: &RgbImage) -> bool {
+    fn write(self, field: &ShiftField, image: &mut RgbImage, cover: &RgbImage) {
         let (width, height) = image.dimensions();
         let samples: &mut [u8] = image;
         let Some(positions) = self.positions(samples.len(), bit_count(width, height)) else {
-            return false;
+            return;
         };
         for (position, bit) in positions.zip(field.to_bits(self)) {
             let (level, towards) = (samples[position], cover.as_raw()[position]);
@@ -259,7 +266,6 @@ impl Frame {
                 samples[position] = if up { level + 1 } else { level - 1 };
             }
         }
-        true
     }
 
     /// The field of this frame that `image` carries, if any.
@@ -274,19 +280,47 @@ impl Frame {
     }
 }
 
+/// A stego image with its colour cast taken out, before the cast is written into its bits:
+/// what a refinement for the decoder starts from, so that it keeps the cast aside too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aside {
+    /// The cast taken out; `None` when there is none, or the image is too small to carry
+    /// it (a few pixels).
+    pub cast: Option<ShiftField>,
+    /// The stego image without the cast (the stego image itself when `cast` is `None`).
+    pub image: RgbImage,
+}
+
+impl Aside {
+    /// `stego`, embedded in `cover`, with its cast taken out.
+    pub fn take(cover: &RgbImage, stego: &RgbImage) -> Self {
+        let field = ShiftField::measure(cover, stego, Bound::Exact);
+        match !field.is_zero() && Frame::Cast.fits(stego) {
+            true => Self {
+                image: field.applied(stego, -1),
+                cast: Some(field),
+            },
+            false => Self {
+                cast: None,
+                image: stego.clone(),
+            },
+        }
+    }
+
+    /// The image to save: the cast written into the image's carrying bits.
+    pub fn carried(mut self, cover: &RgbImage) -> RgbImage {
+        if let Some(field) = &self.cast {
+            Frame::Cast.write(field, &mut self.image, cover);
+        }
+        self.image
+    }
+}
+
 /// The image to save for `stego` embedded in `cover`: the colour cast taken out and
 /// carried in its low bits. `stego` itself when there is no cast, or the image is too small
 /// to carry one (a few pixels).
 pub fn carry_aside(cover: &RgbImage, stego: &RgbImage) -> RgbImage {
-    let field = ShiftField::measure(cover, stego, Bound::Exact);
-    if field.is_zero() {
-        return stego.clone();
-    }
-    let mut saved = field.applied(stego, -1);
-    match Frame::Cast.write(&field, &mut saved, cover) {
-        true => saved,
-        false => stego.clone(),
-    }
+    Aside::take(cover, stego).carried(cover)
 }
 
 /// `saved` (from [`carry_aside`] for `cover`) carrying along the smooth error of
@@ -304,6 +338,11 @@ pub fn carry_correction(
         Frame::Correction.write(&field, &mut carrying, cover);
     }
     carrying
+}
+
+/// Whether an image the size of `image` can carry the secret's correction along.
+pub fn can_carry_correction(image: &RgbImage) -> bool {
+    Frame::Correction.fits(image)
 }
 
 /// The cast a saved image carries aside, if any.

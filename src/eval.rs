@@ -14,7 +14,7 @@ use crate::lsb;
 use crate::metrics::Report;
 use crate::model::StegNet;
 use crate::pipeline::{self, Cancelled, NoProgress, Progress, Tiling};
-use crate::refine::{self, Refinement};
+use crate::refine::Refinement;
 
 /// The figures for one embedded pair.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -161,29 +161,21 @@ pub fn evaluate(
             )))
         };
         net.push(measure(&embedded)?);
-        let to_save = |stego: &RgbImage| {
+        let to_save = |refinement: Option<&Refinement>| {
             pipeline::to_save(
                 model,
                 device,
                 &cover,
                 &hidden,
-                stego,
+                &embedded,
+                refinement,
                 tiling,
                 &mut NoProgress,
             )
         };
-        saved.push(measure(&to_save(&embedded)?)?);
-        if let Some(settings) = refinement {
-            let better = refine::refine(
-                model,
-                device,
-                &cover,
-                &hidden,
-                &embedded,
-                settings,
-                &mut NoProgress,
-            )?;
-            refined.push(measure(&to_save(&better)?)?);
+        saved.push(measure(&to_save(None)?)?);
+        if refinement.is_some() {
+            refined.push(measure(&to_save(refinement)?)?);
         }
         let lsb_embedded = lsb::embed(&cover, &hidden, lsb_bits)?;
         let lsb_decoded = lsb::reveal(&lsb_embedded, lsb_bits)?;

@@ -11,6 +11,7 @@ use image::RgbImage;
 use crate::cast;
 use crate::codec::Planar;
 use crate::model::{Network, RECEPTIVE_RADIUS, StegNet};
+use crate::refine::{self, Refinement, Saving};
 
 /// How an image is cut into tiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,19 +257,39 @@ pub fn embed(
     })
 }
 
-/// The image to save for `stego`, StegNet's output (or a refinement of it) for `hidden` in
-/// `cover`: the colour cast carried aside and the revealed secret's smooth error carried
-/// along ([`cast`]). Measuring that error takes one decoder pass.
+/// The image to save for `stego`, StegNet's output for `hidden` in `cover`: the colour
+/// cast carried aside, the image refined for the decoder if `refinement` says how (the
+/// pixels without the cast, so that the cover's difference counts as saved), and the
+/// revealed secret's smooth error carried along ([`cast`]). Measuring that error takes one
+/// decoder pass.
+#[allow(clippy::too_many_arguments)]
 pub fn to_save(
     model: &StegNet,
     device: &Device,
     cover: &RgbImage,
     hidden: &RgbImage,
     stego: &RgbImage,
+    refinement: Option<&Refinement>,
     tiling: Tiling,
     progress: &mut dyn Progress,
 ) -> Result<RgbImage, Cancelled> {
-    let saved = cast::carry_aside(cover, stego);
+    let mut aside = cast::Aside::take(cover, stego);
+    if let Some(settings) = refinement {
+        aside.image = refine::refine(
+            model,
+            device,
+            cover,
+            hidden,
+            &aside.image,
+            Saving {
+                cast: aside.cast.as_ref(),
+                corrected: cast::can_carry_correction(stego),
+            },
+            settings,
+            progress,
+        )?;
+    }
+    let saved = aside.carried(cover);
     // It carries no correction yet: what the decoder itself reveals.
     let decoded = reveal(model, device, &saved, tiling, progress)?;
     Ok(cast::carry_correction(&saved, cover, hidden, &decoded))

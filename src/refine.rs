@@ -8,6 +8,12 @@
 //! keeps the stego image about as close to its cover (the weight trades the two). It costs a
 //! decoder pass forward and backward per step and pixel.
 //!
+//! A stego image that will be saved has its colour cast taken out first ([`crate::cast`]):
+//! the refinement moves the pixels without the cast, which are what the cover is compared
+//! with, while the decoder sees them with the cast put back, as revealing will show it. The
+//! smooth part of the secret's error is carried along and taken out after revealing, so the
+//! refinement counts only the rest of it.
+//!
 //! Large images are refined tile by tile. A decoded pixel depends on the stego image within
 //! [`RECEPTIVE_RADIUS`] pixels, so each tile moves only its core and counts the secret's
 //! error over the core and a ring of that radius around it, computed from a window twice that
@@ -17,6 +23,7 @@
 use burn::prelude::*;
 use image::RgbImage;
 
+use crate::cast::ShiftField;
 use crate::codec::Planar;
 use crate::model::{Network, RECEPTIVE_RADIUS, StegNet};
 use crate::pipeline::{Cancelled, Progress, Tile, Tiling, from_tensor, to_tensor};
@@ -66,15 +73,29 @@ impl Refinement {
     }
 }
 
-/// Refines `stego` (the embedder's 8-bit output for `cover` and `hidden`, all the same size)
-/// and returns the refined 8-bit stego image. `device` is where the model runs; the
+/// What saving does around the refined pixels ([`crate::cast`]), so that a refinement counts
+/// both errors as they will be revealed. The default: nothing (a lossy file).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Saving<'a> {
+    /// The colour cast taken out of the pixels, which the decoder sees put back.
+    pub cast: Option<&'a ShiftField>,
+    /// Whether the revealed secret's smooth error is carried along and taken out, so that
+    /// only the rest of it counts.
+    pub corrected: bool,
+}
+
+/// Refines `stego` (the embedder's 8-bit output for `cover` and `hidden`, all the same size,
+/// as `saving` will save it: with the cast taken out if there is one) and returns the refined
+/// 8-bit stego image, still without the cast. `device` is where the model runs; the
 /// gradients are taken on its autodiff twin.
+#[allow(clippy::too_many_arguments)]
 pub fn refine(
     model: &StegNet,
     device: &Device,
     cover: &RgbImage,
     hidden: &RgbImage,
     stego: &RgbImage,
+    saving: Saving,
     settings: &Refinement,
     progress: &mut dyn Progress,
 ) -> Result<RgbImage, Cancelled> {
@@ -89,7 +110,7 @@ pub fn refine(
     let total = tiles.len() * settings.steps;
     let mut refined = stego.clone();
     for (index, tile) in tiles.iter().enumerate() {
-        let problem = TileProblem::new(tile, width, height, &autodiff);
+        let problem = TileProblem::new(tile, width, height, saving, &autodiff);
         let mut steps_done = |step: usize| {
             progress.advance(index * settings.steps + step, total);
             !progress.cancelled()
@@ -114,10 +135,15 @@ struct TileProblem {
     /// 1 on the core and the ring around it (where the secret's error counts).
     reach: Tensor<4>,
     core_pixels: usize,
+    /// The colour cast the decoder sees added to the pixels, on the network's scale.
+    shift: Option<Tensor<4>>,
+    /// The window's operators taking the secret's error to the smooth part that the
+    /// correction takes out: on the left (rows), and on the right (columns, transposed).
+    smoothing: Option<(Tensor<4>, Tensor<4>)>,
 }
 
 impl TileProblem {
-    fn new(tile: &Tile, width: usize, height: usize, device: &Device) -> Self {
+    fn new(tile: &Tile, width: usize, height: usize, saving: Saving, device: &Device) -> Self {
         let (w, h) = (tile.window_width, tile.window_height);
         let (cx, cy) = tile.core_offset();
         let mask = |x0: usize, y0: usize, x1: usize, y1: usize| {
@@ -143,6 +169,23 @@ impl TileProblem {
                 ry1 - tile.window_y,
             ),
             core_pixels: tile.width * tile.height,
+            shift: saving
+                .cast
+                .map(|field| to_tensor(&shift_window(field, tile), device)),
+            smoothing: saving.corrected.then(|| {
+                let operator = |origin: usize, len: usize| {
+                    Tensor::<2>::from_data(
+                        TensorData::new(smoothing(origin, len), [len, len]),
+                        device,
+                    )
+                    .reshape([1, 1, len, len])
+                    .repeat_dim(1, 3)
+                };
+                (
+                    operator(tile.window_y, h),
+                    operator(tile.window_x, w).transpose(),
+                )
+            }),
         }
     }
 
@@ -164,6 +207,8 @@ impl TileProblem {
             core: self.core.clone(),
             reach: self.reach.clone(),
             scale: 1.0 / (3 * self.core_pixels) as f64,
+            shift: self.shift.clone(),
+            smoothing: self.smoothing.clone(),
         };
         let pixels = descend(
             decoder,
@@ -178,13 +223,70 @@ impl TileProblem {
 
 /// What the pixels are pulled towards, on the autodiff device: the cover over `core` (the
 /// pixels that move) and the decoded secret over `reach`, the sum of both errors times
-/// `scale`.
+/// `scale`; the decoder sees the pixels plus `shift`, if any, within the 8-bit range, and
+/// the secret's error counts less its smooth part, if `smoothing` takes it out.
 struct Targets {
     cover: Tensor<4>,
     hidden: Tensor<4>,
     core: Tensor<4>,
     reach: Tensor<4>,
     scale: f64,
+    shift: Option<Tensor<4>>,
+    smoothing: Option<(Tensor<4>, Tensor<4>)>,
+}
+
+/// Row-major `len` x `len` operator taking an error along an axis to its smooth part, as
+/// the correction measures it ([`crate::cast`]) but differentiable: at each grid corner the
+/// mean over the pixels it reaches within the window (global pixels `origin..origin + len`)
+/// where the correction takes the median over the image, interpolated linearly between
+/// corners. Rows sum to 1: a constant error is all smooth.
+fn smoothing(origin: usize, len: usize) -> Vec<f32> {
+    let cell = crate::cast::CELL as usize;
+    let mut operator = vec![0.0f32; len * len];
+    for corner in origin / cell..=(origin + len - 1) / cell + 1 {
+        let centre = corner * cell;
+        let (lo, hi) = (
+            (centre + 1).saturating_sub(cell).max(origin),
+            (centre + cell).min(origin + len),
+        );
+        if lo >= hi {
+            continue;
+        }
+        let share = 1.0 / (hi - lo) as f32;
+        for p in 0..len {
+            let g = origin + p;
+            let weight = if g / cell == corner {
+                (cell - g % cell) as f32 / cell as f32
+            } else if g / cell + 1 == corner {
+                (g % cell) as f32 / cell as f32
+            } else {
+                continue;
+            };
+            for q in lo..hi {
+                operator[p * len + q - origin] += weight * share;
+            }
+        }
+    }
+    operator
+}
+
+/// `tile`'s window of `field`, in the network's units (2 / 255 per level).
+fn shift_window(field: &ShiftField, tile: &Tile) -> Planar {
+    let (w, h) = (tile.window_width, tile.window_height);
+    let mut window = Planar::zeros(3, h, w);
+    for channel in 0..3 {
+        for row in 0..h {
+            for column in 0..w {
+                let (x, y) = (
+                    (tile.window_x + column) as u32,
+                    (tile.window_y + row) as u32,
+                );
+                let levels = field.at(x, y, channel) as f32;
+                window.data[(channel * h + row) * w + column] = levels * 2.0 / 255.0;
+            }
+        }
+    }
+    window
 }
 
 /// Adam on `start`'s pixels (an autodiff tensor) through the 8-bit rounding and `decoder`;
@@ -205,9 +307,20 @@ fn descend(
     for step in 0..settings.steps {
         let tracked = pixels.clone().autodiff().require_grad();
         let stego = quantize_straight_through(tracked.clone());
-        let decoded = decoder.forward(stego.clone());
+        let seen = match &targets.shift {
+            Some(shift) => (stego.clone() + shift.clone()).clamp(-1.0, 1.0),
+            None => stego.clone(),
+        };
+        let decoded = decoder.forward(seen);
         let cover_error = ((stego - targets.cover.clone()).abs() * targets.core.clone()).sum();
-        let hidden_error = ((decoded - targets.hidden.clone()).abs() * targets.reach.clone()).sum();
+        let error = decoded - targets.hidden.clone();
+        let error = match &targets.smoothing {
+            Some((rows, columns)) => {
+                error.clone() - rows.clone().matmul(error).matmul(columns.clone())
+            }
+            None => error,
+        };
+        let hidden_error = (error.abs() * targets.reach.clone()).sum();
         let loss = (cover_error.mul_scalar(settings.cover_weight) + hidden_error)
             .mul_scalar(targets.scale);
         let gradient = tracked
@@ -254,6 +367,8 @@ pub fn refine_batch(
         core: everywhere.clone(),
         reach: everywhere,
         scale: 1.0 / (n * channels * h * w) as f64,
+        shift: None,
+        smoothing: None,
     };
     // `descend` returns the pixels on `device` itself (the tensor the autodiff one wraps).
     let refined = descend(&decoder, stego.autodiff(), &targets, settings, &mut |_| {

@@ -10,7 +10,7 @@ use crate::codec::{self, FitMode};
 use crate::lsb;
 use crate::model::StegNet;
 use crate::pipeline::{self, Cancelled, NoProgress, Progress, Tiling};
-use crate::refine::{self, Refinement};
+use crate::refine::Refinement;
 
 /// How secrets are hidden.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,29 +77,15 @@ pub fn hide(
             let (model, device) = (hider.model, hider.device);
             let stego =
                 pipeline::embed(model, device, cover, &secret, hider.tiling, &mut NoProgress)?;
-            let stego = match &hider.refinement {
-                Some(settings) => {
-                    let mut stop_only = StopOnly(progress);
-                    refine::refine(
-                        model,
-                        device,
-                        cover,
-                        &secret,
-                        &stego,
-                        settings,
-                        &mut stop_only,
-                    )?
-                }
-                None => stego,
-            };
             pipeline::to_save(
                 model,
                 device,
                 cover,
                 &secret,
                 &stego,
+                hider.refinement.as_ref(),
                 hider.tiling,
-                &mut NoProgress,
+                &mut StopOnly(progress),
             )?
         }
     })

@@ -18,7 +18,7 @@ use crate::lsb;
 use crate::metrics::{self, Report};
 use crate::model::{ModelSource, StegNet, weights};
 use crate::pipeline::{self, Tiling};
-use crate::refine::{self, Refinement};
+use crate::refine::Refinement;
 
 /// The model and where it runs.
 pub struct Engine {
@@ -379,24 +379,13 @@ impl Studio {
                 tiling,
                 progress,
             )?;
-            let embedded = match &refinement {
-                Some(settings) => refine::refine(
-                    &engine.model,
-                    &engine.device,
-                    &cover.image,
-                    &fitted,
-                    &embedded,
-                    settings,
-                    progress,
-                )?,
-                None => embedded,
-            };
             let embedded = pipeline::to_save(
                 &engine.model,
                 &engine.device,
                 &cover.image,
                 &fitted,
                 &embedded,
+                refinement.as_ref(),
                 tiling,
                 progress,
             )?;

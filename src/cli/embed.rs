@@ -10,7 +10,7 @@ use super::{
 use crate::codec::{self, FitMode};
 use crate::metrics;
 use crate::pipeline;
-use crate::refine;
+use crate::refine::{self, Saving};
 
 #[derive(Debug, clap::Args)]
 pub struct EmbedArgs {
@@ -68,35 +68,38 @@ pub fn run(args: EmbedArgs) -> Result<()> {
             &mut Bar::new("embedding", "tiles"),
         )
     })?;
-    let embedded = match refinement {
-        Some(settings) => timed("refined", || {
-            refine::refine(
+    let (mut bar, done) = match refinement {
+        Some(_) => (Bar::new("refining", "steps, then tiles"), "refined"),
+        None => (Bar::new("preparing", "tiles"), "prepared for saving"),
+    };
+    // A lossy file would not keep the low bits that carry the colour cast aside and the
+    // secret's error along.
+    let embedded = timed(done, || match codec::is_lossy(&args.output) {
+        true => match &refinement {
+            Some(settings) => refine::refine(
                 &model,
                 &device.device,
                 &cover,
                 &hidden,
                 &embedded,
-                &settings,
-                &mut Bar::new("refining", "steps"),
-            )
-        })?,
-        None => embedded,
-    };
-    // A lossy file would not keep the low bits that carry the colour cast aside and the
-    // secret's error along.
-    let embedded = if codec::is_lossy(&args.output) {
-        embedded
-    } else {
-        pipeline::to_save(
+                Saving::default(),
+                settings,
+                &mut bar,
+            ),
+            None => Ok(embedded),
+        },
+        false => pipeline::to_save(
             &model,
             &device.device,
             &cover,
             &hidden,
             &embedded,
+            refinement.as_ref(),
             tiling,
-            &mut Bar::new("carrying", "tiles"),
-        )?
-    };
+            &mut bar,
+        ),
+    })?;
+    drop(bar);
     save_image(&embedded, &args.output)?;
     eprintln!(
         "cover changing rate {:.3}%, cover PSNR {:.2} dB",

@@ -288,6 +288,7 @@ impl ValidationSet {
                 cover,
                 hidden,
                 &embedded,
+                None,
                 tiling,
                 &mut NoProgress,
             )

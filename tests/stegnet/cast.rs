@@ -195,6 +195,7 @@ fn the_built_in_model_reveals_a_saved_image_better_than_its_own_output() {
         &cover,
         &hidden,
         &stego,
+        None,
         tiling,
         &mut NoProgress,
     )
