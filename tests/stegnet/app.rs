@@ -522,12 +522,22 @@ fn training_live_in_the_train_view() {
     harness.get_by_label_contains("pairs/s");
     harness.get_by_label_contains("Training on the CPU");
 
-    // Pause holds training after the current step; Resume goes on.
+    // Pause holds training after the current step (and its validation, if one is due,
+    // which takes longer on a busy CPU); Resume goes on.
     harness.get_by_label("Pause").click();
-    harness.step();
-    std::thread::sleep(Duration::from_millis(600));
-    harness.step();
-    let paused_at = run(harness.state()).step();
+    let start = Instant::now();
+    let paused_at = loop {
+        let before = run(harness.state()).step();
+        std::thread::sleep(Duration::from_millis(600));
+        harness.step();
+        if run(harness.state()).step() == before {
+            break before;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "training goes on after Pause"
+        );
+    };
     std::thread::sleep(Duration::from_millis(800));
     harness.step();
     assert_eq!(
