@@ -340,11 +340,6 @@ pub fn carry_correction(
     carrying
 }
 
-/// Whether an image the size of `image` can carry the secret's correction along.
-pub fn can_carry_correction(image: &RgbImage) -> bool {
-    Frame::Correction.fits(image)
-}
-
 /// The cast a saved image carries aside, if any.
 pub fn carried(saved: &RgbImage) -> Option<ShiftField> {
     Frame::Cast.read(saved)

@@ -11,7 +11,7 @@ use image::RgbImage;
 use crate::cast;
 use crate::codec::Planar;
 use crate::model::{Network, RECEPTIVE_RADIUS, StegNet};
-use crate::refine::{self, Refinement, Saving};
+use crate::refine::{self, Refinement};
 
 /// How an image is cut into tiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,10 +281,7 @@ pub fn to_save(
             cover,
             hidden,
             &aside.image,
-            Saving {
-                cast: aside.cast.as_ref(),
-                corrected: cast::can_carry_correction(stego),
-            },
+            aside.cast.as_ref(),
             settings,
             progress,
         )?;

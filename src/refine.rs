@@ -10,9 +10,7 @@
 //!
 //! A stego image that will be saved has its colour cast taken out first ([`crate::cast`]):
 //! the refinement moves the pixels without the cast, which are what the cover is compared
-//! with, while the decoder sees them with the cast put back, as revealing will show it. The
-//! smooth part of the secret's error is carried along and taken out after revealing, so the
-//! refinement counts only the rest of it.
+//! with, while the decoder sees them with the cast put back, as revealing will show it.
 //!
 //! Large images are refined tile by tile. A decoded pixel depends on the stego image within
 //! [`RECEPTIVE_RADIUS`] pixels, so each tile moves only its core and counts the secret's
@@ -73,21 +71,10 @@ impl Refinement {
     }
 }
 
-/// What saving does around the refined pixels ([`crate::cast`]), so that a refinement counts
-/// both errors as they will be revealed. The default: nothing (a lossy file).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Saving<'a> {
-    /// The colour cast taken out of the pixels, which the decoder sees put back.
-    pub cast: Option<&'a ShiftField>,
-    /// Whether the revealed secret's smooth error is carried along and taken out, so that
-    /// only the rest of it counts.
-    pub corrected: bool,
-}
-
 /// Refines `stego` (the embedder's 8-bit output for `cover` and `hidden`, all the same size,
-/// as `saving` will save it: with the cast taken out if there is one) and returns the refined
-/// 8-bit stego image, still without the cast. `device` is where the model runs; the
-/// gradients are taken on its autodiff twin.
+/// with the colour cast `cast` taken out if given, which the decoder sees put back) and
+/// returns the refined 8-bit stego image, still without the cast. `device` is where the
+/// model runs; the gradients are taken on its autodiff twin.
 #[allow(clippy::too_many_arguments)]
 pub fn refine(
     model: &StegNet,
@@ -95,7 +82,7 @@ pub fn refine(
     cover: &RgbImage,
     hidden: &RgbImage,
     stego: &RgbImage,
-    saving: Saving,
+    cast: Option<&ShiftField>,
     settings: &Refinement,
     progress: &mut dyn Progress,
 ) -> Result<RgbImage, Cancelled> {
@@ -110,7 +97,7 @@ pub fn refine(
     let total = tiles.len() * settings.steps;
     let mut refined = stego.clone();
     for (index, tile) in tiles.iter().enumerate() {
-        let problem = TileProblem::new(tile, width, height, saving, &autodiff);
+        let problem = TileProblem::new(tile, width, height, cast, &autodiff);
         let mut steps_done = |step: usize| {
             progress.advance(index * settings.steps + step, total);
             !progress.cancelled()
@@ -137,13 +124,16 @@ struct TileProblem {
     core_pixels: usize,
     /// The colour cast the decoder sees added to the pixels, on the network's scale.
     shift: Option<Tensor<4>>,
-    /// The window's operators taking the secret's error to the smooth part that the
-    /// correction takes out: on the left (rows), and on the right (columns, transposed).
-    smoothing: Option<(Tensor<4>, Tensor<4>)>,
 }
 
 impl TileProblem {
-    fn new(tile: &Tile, width: usize, height: usize, saving: Saving, device: &Device) -> Self {
+    fn new(
+        tile: &Tile,
+        width: usize,
+        height: usize,
+        cast: Option<&ShiftField>,
+        device: &Device,
+    ) -> Self {
         let (w, h) = (tile.window_width, tile.window_height);
         let (cx, cy) = tile.core_offset();
         let mask = |x0: usize, y0: usize, x1: usize, y1: usize| {
@@ -169,23 +159,7 @@ impl TileProblem {
                 ry1 - tile.window_y,
             ),
             core_pixels: tile.width * tile.height,
-            shift: saving
-                .cast
-                .map(|field| to_tensor(&shift_window(field, tile), device)),
-            smoothing: saving.corrected.then(|| {
-                let operator = |origin: usize, len: usize| {
-                    Tensor::<2>::from_data(
-                        TensorData::new(smoothing(origin, len), [len, len]),
-                        device,
-                    )
-                    .reshape([1, 1, len, len])
-                    .repeat_dim(1, 3)
-                };
-                (
-                    operator(tile.window_y, h),
-                    operator(tile.window_x, w).transpose(),
-                )
-            }),
+            shift: cast.map(|field| to_tensor(&shift_window(field, tile), device)),
         }
     }
 
@@ -208,7 +182,6 @@ impl TileProblem {
             reach: self.reach.clone(),
             scale: 1.0 / (3 * self.core_pixels) as f64,
             shift: self.shift.clone(),
-            smoothing: self.smoothing.clone(),
         };
         let pixels = descend(
             decoder,
@@ -223,8 +196,7 @@ impl TileProblem {
 
 /// What the pixels are pulled towards, on the autodiff device: the cover over `core` (the
 /// pixels that move) and the decoded secret over `reach`, the sum of both errors times
-/// `scale`; the decoder sees the pixels plus `shift`, if any, within the 8-bit range, and
-/// the secret's error counts less its smooth part, if `smoothing` takes it out.
+/// `scale`; the decoder sees the pixels plus `shift`, if any, within the 8-bit range.
 struct Targets {
     cover: Tensor<4>,
     hidden: Tensor<4>,
@@ -232,42 +204,6 @@ struct Targets {
     reach: Tensor<4>,
     scale: f64,
     shift: Option<Tensor<4>>,
-    smoothing: Option<(Tensor<4>, Tensor<4>)>,
-}
-
-/// Row-major `len` x `len` operator taking an error along an axis to its smooth part, as
-/// the correction measures it ([`crate::cast`]) but differentiable: at each grid corner the
-/// mean over the pixels it reaches within the window (global pixels `origin..origin + len`)
-/// where the correction takes the median over the image, interpolated linearly between
-/// corners. Rows sum to 1: a constant error is all smooth.
-fn smoothing(origin: usize, len: usize) -> Vec<f32> {
-    let cell = crate::cast::CELL as usize;
-    let mut operator = vec![0.0f32; len * len];
-    for corner in origin / cell..=(origin + len - 1) / cell + 1 {
-        let centre = corner * cell;
-        let (lo, hi) = (
-            (centre + 1).saturating_sub(cell).max(origin),
-            (centre + cell).min(origin + len),
-        );
-        if lo >= hi {
-            continue;
-        }
-        let share = 1.0 / (hi - lo) as f32;
-        for p in 0..len {
-            let g = origin + p;
-            let weight = if g / cell == corner {
-                (cell - g % cell) as f32 / cell as f32
-            } else if g / cell + 1 == corner {
-                (g % cell) as f32 / cell as f32
-            } else {
-                continue;
-            };
-            for q in lo..hi {
-                operator[p * len + q - origin] += weight * share;
-            }
-        }
-    }
-    operator
 }
 
 /// `tile`'s window of `field`, in the network's units (2 / 255 per level).
@@ -313,14 +249,7 @@ fn descend(
         };
         let decoded = decoder.forward(seen);
         let cover_error = ((stego - targets.cover.clone()).abs() * targets.core.clone()).sum();
-        let error = decoded - targets.hidden.clone();
-        let error = match &targets.smoothing {
-            Some((rows, columns)) => {
-                error.clone() - rows.clone().matmul(error).matmul(columns.clone())
-            }
-            None => error,
-        };
-        let hidden_error = (error.abs() * targets.reach.clone()).sum();
+        let hidden_error = ((decoded - targets.hidden.clone()).abs() * targets.reach.clone()).sum();
         let loss = (cover_error.mul_scalar(settings.cover_weight) + hidden_error)
             .mul_scalar(targets.scale);
         let gradient = tracked
@@ -368,7 +297,6 @@ pub fn refine_batch(
         reach: everywhere,
         scale: 1.0 / (n * channels * h * w) as f64,
         shift: None,
-        smoothing: None,
     };
     // `descend` returns the pixels on `device` itself (the tensor the autodiff one wraps).
     let refined = descend(&decoder, stego.autodiff(), &targets, settings, &mut |_| {

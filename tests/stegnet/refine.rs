@@ -1,5 +1,6 @@
 //! Refining stego images for the fixed decoder: it lowers the errors it promises to, tile by
-//! tile as on the whole image, leaves the image alone with no steps, and stops when asked.
+//! tile as on the whole image, leaves the image alone with no steps, stops when asked, and
+//! refines an image that is being saved without the cast it carries aside.
 
 use burn::prelude::*;
 use image::RgbImage;
@@ -9,7 +10,7 @@ use stegnet::device;
 use stegnet::metrics;
 use stegnet::model::{ModelSource, StegNet, weights};
 use stegnet::pipeline::{self, Cancelled, NoProgress, Progress, Tiling};
-use stegnet::refine::{Refinement, Saving, refine, refine_batch};
+use stegnet::refine::{Refinement, refine, refine_batch};
 
 /// The built-in model on the CPU, a crop of the shipped demo pair, and its one-pass stego.
 pub struct Pair {
@@ -66,14 +67,7 @@ impl Pair {
             stego,
         } = self;
         refine(
-            model,
-            device,
-            cover,
-            hidden,
-            stego,
-            Saving::default(),
-            settings,
-            progress,
+            model, device, cover, hidden, stego, None, settings, progress,
         )
     }
 
