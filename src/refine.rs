@@ -5,8 +5,8 @@
 //! its pixels lower `w |stego - cover| + |decoder(stego) - secret|`, measured after the same
 //! 8-bit rounding as the saved PNG (straight-through gradient). Revealing is unchanged: any
 //! copy of the same model reveals a refined image, with a smaller error; the cover's term
-//! keeps the stego image about as close to its cover (the weight trades the two). It costs a
-//! decoder pass forward and backward per step and pixel.
+//! keeps the stego image near its cover (the weight trades the two). It costs a decoder
+//! pass forward and backward per step and pixel.
 //!
 //! A stego image that will be saved has its colour cast taken out first ([`crate::cast`]):
 //! the refinement moves the pixels without the cast, which are what the cover is compared

@@ -199,9 +199,9 @@ pub(super) fn refine_row(ui: &mut egui::Ui, refine: &mut bool, settings: &mut Re
         ui.checkbox(refine, "Refine for the decoder").on_hover_text(
             "After embedding, adjust the stego image's pixels by steps of Adam through the \
              decoder, so that the secret is revealed with a much smaller error from an image \
-             about as close to the cover. Revealing is unchanged. Slower: every step is a \
-             decoder pass forward and backward (about 0.3 s per step and 256x256 tile on a \
-             2-core CPU).",
+             still near the cover (a larger cover weight keeps it closer). Revealing is \
+             unchanged. Slower: every step is a decoder pass forward and backward (about \
+             0.3 s per step and 256x256 tile on a 2-core CPU).",
         );
         ui.add_enabled_ui(*refine, |ui| {
             ui.add(
