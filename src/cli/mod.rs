@@ -128,8 +128,8 @@ impl NetworkArgs {
 #[derive(Debug, clap::Args)]
 pub struct RefineArgs {
     /// Refine the stego image for the decoder with this many steps of Adam per tile: a much
-    /// smaller revealed error, the stego image still near the cover, at the cost of a decoder
-    /// pass forward and backward per step (slow on a CPU). Revealing is unchanged.
+    /// smaller revealed error, the stego image still near the cover, at the cost of a
+    /// decoder pass forward and backward per step (slow on a CPU). Revealing is unchanged.
     #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub refine: Option<u32>,
     /// Weight of the cover's difference against the secret's when refining (above 1: closer
