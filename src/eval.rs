@@ -102,6 +102,19 @@ pub struct EvalReport {
     pub refined: Option<RefinedSummary>,
     pub lsb_bits: u8,
     pub lsb: Summary,
+    /// Each pair's figures, in order: what the means and worst values summarise.
+    pub each_pair: Vec<PairFigures>,
+}
+
+/// One pair's photos (file names) and figures, for each way of embedding.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairFigures {
+    pub cover: String,
+    pub hidden: String,
+    pub stegnet: Figures,
+    pub network: Figures,
+    pub refined: Option<Figures>,
+    pub lsb: Figures,
 }
 
 /// Figures of refined stego images, with the refinement's settings.
@@ -142,7 +155,11 @@ pub fn evaluate(
             None => image,
         })
     };
-    let (mut saved, mut net, mut refined, mut base) = (vec![], vec![], vec![], vec![]);
+    let name = |path: &PathBuf| {
+        let name = path.file_name().unwrap_or(path.as_os_str());
+        name.to_string_lossy().into_owned()
+    };
+    let mut each_pair = Vec::with_capacity(pairs);
     for i in 0..pairs {
         if progress.cancelled() {
             return Err(Cancelled.into());
@@ -160,7 +177,7 @@ pub fn evaluate(
                 Some((&hidden, &decoded)),
             )))
         };
-        net.push(measure(&embedded)?);
+        let network = measure(&embedded)?;
         let to_save = |refinement: Option<&Refinement>| {
             pipeline::to_save(
                 model,
@@ -173,30 +190,43 @@ pub fn evaluate(
                 &mut NoProgress,
             )
         };
-        saved.push(measure(&to_save(None)?)?);
-        if refinement.is_some() {
-            refined.push(measure(&to_save(refinement)?)?);
-        }
+        let stegnet = measure(&to_save(None)?)?;
+        let refined = match refinement {
+            Some(_) => Some(measure(&to_save(refinement)?)?),
+            None => None,
+        };
         let lsb_embedded = lsb::embed(&cover, &hidden, lsb_bits)?;
         let lsb_decoded = lsb::reveal(&lsb_embedded, lsb_bits)?;
-        base.push(Figures::from_report(&Report::measure(
+        let lsb = Figures::from_report(&Report::measure(
             &cover,
             &lsb_embedded,
             Some((&hidden, &lsb_decoded)),
-        )));
+        ));
+        each_pair.push(PairFigures {
+            cover: name(&photos[i]),
+            hidden: name(&photos[i + 1]),
+            stegnet,
+            network,
+            refined,
+            lsb,
+        });
         progress.advance(i + 1, pairs);
     }
+    let summary = |f: fn(&PairFigures) -> Option<Figures>| {
+        summarise(&each_pair.iter().filter_map(f).collect::<Vec<_>>())
+    };
     Ok(EvalReport {
         pairs,
         crop,
-        stegnet: summarise(&saved),
-        network: summarise(&net),
+        stegnet: summary(|p| Some(p.stegnet)),
+        network: summary(|p| Some(p.network)),
         refined: refinement.map(|settings| RefinedSummary {
             steps: settings.steps,
             cover_weight: settings.cover_weight,
-            summary: summarise(&refined),
+            summary: summary(|p| p.refined),
         }),
         lsb_bits,
-        lsb: summarise(&base),
+        lsb: summary(|p| Some(p.lsb)),
+        each_pair,
     })
 }

@@ -632,6 +632,28 @@ fn refined_embedding_and_its_evaluation() {
         let rate = summary["mean"]["cover_changing_rate"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&rate), "{report}");
     }
+    // Each pair is listed by its photos, and the summaries are its mean and worst.
+    let each = report["each_pair"].as_array().unwrap();
+    assert_eq!(each.len(), 2, "{report}");
+    assert_eq!(
+        (&each[1]["cover"], &each[1]["hidden"]),
+        (&"p1.png".into(), &"p2.png".into())
+    );
+    for key in ["stegnet", "network", "refined", "lsb"] {
+        let figure = |i: usize| each[i][key]["hidden_decoded_difference"].as_f64().unwrap();
+        let summary = &report[key];
+        let mean = summary["mean"]["hidden_decoded_difference"]
+            .as_f64()
+            .unwrap();
+        let worst = summary["worst"]["hidden_decoded_difference"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (mean - (figure(0) + figure(1)) / 2.0).abs() < 1e-12,
+            "{key}: {report}"
+        );
+        assert_eq!(worst, figure(0).max(figure(1)), "{key}: {report}");
+    }
 }
 
 #[test]
