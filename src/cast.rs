@@ -54,14 +54,38 @@ impl ShiftField {
     /// taking it out never pushes a level past 0 or 255: putting it back restores every
     /// level exactly.
     pub fn measure(cover: &RgbImage, stego: &RgbImage, bound: Bound) -> Self {
+        Self::measure_part(cover, stego, (0, 0), cover.dimensions(), bound)
+    }
+
+    /// The same for an image of `size` of which `cover` and `stego` show only the part at
+    /// `origin`: each corner measured over the pixels it reaches within that part (a
+    /// corner that reaches none stays 0).
+    pub fn measure_part(
+        cover: &RgbImage,
+        stego: &RgbImage,
+        origin: (u32, u32),
+        size: (u32, u32),
+        bound: Bound,
+    ) -> Self {
         assert_eq!(cover.dimensions(), stego.dimensions(), "same size");
-        let mut field = Self::empty(stego.width(), stego.height());
+        let (x0, y0) = origin;
+        let (x1, y1) = (x0 + stego.width(), y0 + stego.height());
+        assert!(
+            x1 <= size.0 && y1 <= size.1,
+            "the part lies within the image"
+        );
+        let mut field = Self::empty(size.0, size.1);
         for row in 0..field.rows {
             for column in 0..field.columns {
-                let (xs, ys) = (reach(column, field.width), reach(row, field.height));
+                let within = |reach: std::ops::Range<u32>, start: u32, end: u32| {
+                    reach.start.max(start) - start..reach.end.min(end).max(start) - start
+                };
+                let xs = within(reach(column, field.width), x0, x1);
+                let ys = within(reach(row, field.height), y0, y1);
                 if xs.is_empty() || ys.is_empty() {
-                    // A last corner one pixel past a cell's edge reaches nothing: it weighs
-                    // nothing anywhere and stays 0.
+                    // A last corner one pixel past a cell's edge reaches nothing: it
+                    // weighs nothing anywhere and stays 0, as does one that reaches no
+                    // pixel of the part.
                     continue;
                 }
                 let corner = &mut field.corners[(row * field.columns + column) as usize];
@@ -338,6 +362,11 @@ pub fn carry_correction(
         Frame::Correction.write(&field, &mut carrying, cover);
     }
     carrying
+}
+
+/// Whether an image the size of `image` can carry the secret's correction along.
+pub fn can_carry_correction(image: &RgbImage) -> bool {
+    Frame::Correction.fits(image)
 }
 
 /// The cast a saved image carries aside, if any.

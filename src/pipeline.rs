@@ -11,7 +11,7 @@ use image::RgbImage;
 use crate::cast;
 use crate::codec::Planar;
 use crate::model::{Network, RECEPTIVE_RADIUS, StegNet};
-use crate::refine::{self, Refinement};
+use crate::refine::{self, Refinement, Saving};
 
 /// How an image is cut into tiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,7 +281,10 @@ pub fn to_save(
             cover,
             hidden,
             &aside.image,
-            aside.cast.as_ref(),
+            Saving {
+                cast: aside.cast.as_ref(),
+                corrected: cast::can_carry_correction(stego),
+            },
             settings,
             progress,
         )?;

@@ -11,6 +11,9 @@
 //! A stego image that will be saved has its colour cast taken out first ([`crate::cast`]):
 //! the refinement moves the pixels without the cast, which are what the cover is compared
 //! with, while the decoder sees them with the cast put back, as revealing will show it.
+//! Saving also carries the revealed secret's smooth error along, which revealing takes out
+//! of the decoder's output; at every step the refinement measures that correction on the
+//! decoder's output as saving will and counts the secret's error after it.
 //!
 //! Large images are refined tile by tile. A decoded pixel depends on the stego image within
 //! [`RECEPTIVE_RADIUS`] pixels, so each tile moves only its core and counts the secret's
@@ -21,7 +24,7 @@
 use burn::prelude::*;
 use image::RgbImage;
 
-use crate::cast::ShiftField;
+use crate::cast::{Bound, ShiftField};
 use crate::codec::Planar;
 use crate::model::{Network, RECEPTIVE_RADIUS, StegNet};
 use crate::pipeline::{Cancelled, Progress, Tile, Tiling, from_tensor, to_tensor};
@@ -71,10 +74,21 @@ impl Refinement {
     }
 }
 
+/// What saving does around the refined pixels ([`crate::cast`]), so that the refinement
+/// counts both errors as they will be revealed. The default: nothing (a lossy file).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Saving<'a> {
+    /// The colour cast taken out of the pixels, which the decoder sees put back.
+    pub cast: Option<&'a ShiftField>,
+    /// Whether the revealed secret's smooth error is carried along and taken out of what
+    /// the decoder reveals.
+    pub corrected: bool,
+}
+
 /// Refines `stego` (the embedder's 8-bit output for `cover` and `hidden`, all the same size,
-/// with the colour cast `cast` taken out if given, which the decoder sees put back) and
-/// returns the refined 8-bit stego image, still without the cast. `device` is where the
-/// model runs; the gradients are taken on its autodiff twin.
+/// as `saving` will save it: with the cast taken out if there is one) and returns the
+/// refined 8-bit stego image, still without the cast. `device` is where the model runs; the
+/// gradients are taken on its autodiff twin.
 #[allow(clippy::too_many_arguments)]
 pub fn refine(
     model: &StegNet,
@@ -82,7 +96,7 @@ pub fn refine(
     cover: &RgbImage,
     hidden: &RgbImage,
     stego: &RgbImage,
-    cast: Option<&ShiftField>,
+    saving: Saving,
     settings: &Refinement,
     progress: &mut dyn Progress,
 ) -> Result<RgbImage, Cancelled> {
@@ -97,7 +111,7 @@ pub fn refine(
     let total = tiles.len() * settings.steps;
     let mut refined = stego.clone();
     for (index, tile) in tiles.iter().enumerate() {
-        let problem = TileProblem::new(tile, width, height, cast, &autodiff);
+        let problem = TileProblem::new(tile, hidden, saving, &autodiff);
         let mut steps_done = |step: usize| {
             progress.advance(index * settings.steps + step, total);
             !progress.cancelled()
@@ -124,16 +138,13 @@ struct TileProblem {
     core_pixels: usize,
     /// The colour cast the decoder sees added to the pixels, on the network's scale.
     shift: Option<Tensor<4>>,
+    /// How the secret's correction is measured, when saving carries one.
+    correction: Option<Correction>,
 }
 
 impl TileProblem {
-    fn new(
-        tile: &Tile,
-        width: usize,
-        height: usize,
-        cast: Option<&ShiftField>,
-        device: &Device,
-    ) -> Self {
+    fn new(tile: &Tile, hidden: &RgbImage, saving: Saving, device: &Device) -> Self {
+        let (width, height) = (hidden.width() as usize, hidden.height() as usize);
         let (w, h) = (tile.window_width, tile.window_height);
         let (cx, cy) = tile.core_offset();
         let mask = |x0: usize, y0: usize, x1: usize, y1: usize| {
@@ -159,7 +170,20 @@ impl TileProblem {
                 ry1 - tile.window_y,
             ),
             core_pixels: tile.width * tile.height,
-            shift: cast.map(|field| to_tensor(&shift_window(field, tile), device)),
+            shift: (saving.cast).map(|field| to_tensor(&shift_window(field, tile), device)),
+            correction: saving.corrected.then(|| Correction {
+                tile: *tile,
+                origin: (rx0, ry0),
+                size: (width, height),
+                hidden: image::imageops::crop_imm(
+                    hidden,
+                    rx0 as u32,
+                    ry0 as u32,
+                    (rx1 - rx0) as u32,
+                    (ry1 - ry0) as u32,
+                )
+                .to_image(),
+            }),
         }
     }
 
@@ -182,6 +206,7 @@ impl TileProblem {
             reach: self.reach.clone(),
             scale: 1.0 / (3 * self.core_pixels) as f64,
             shift: self.shift.clone(),
+            correction: self.correction.as_ref(),
         };
         let pixels = descend(
             decoder,
@@ -196,14 +221,52 @@ impl TileProblem {
 
 /// What the pixels are pulled towards, on the autodiff device: the cover over `core` (the
 /// pixels that move) and the decoded secret over `reach`, the sum of both errors times
-/// `scale`; the decoder sees the pixels plus `shift`, if any, within the 8-bit range.
-struct Targets {
+/// `scale`; the decoder sees the pixels plus `shift`, if any, within the 8-bit range, and
+/// its output has `correction`, if any, taken out.
+struct Targets<'a> {
     cover: Tensor<4>,
     hidden: Tensor<4>,
     core: Tensor<4>,
     reach: Tensor<4>,
     scale: f64,
     shift: Option<Tensor<4>>,
+    correction: Option<&'a Correction>,
+}
+
+/// The secret's correction as saving measures it ([`crate::cast::carry_correction`]), for
+/// one tile: over the tile's reach, the part of the image where its decoded pixels are
+/// exact.
+struct Correction {
+    tile: Tile,
+    /// The reach's top left corner in the image, and the image's size.
+    origin: (usize, usize),
+    size: (usize, usize),
+    /// The secret over the reach.
+    hidden: RgbImage,
+}
+
+impl Correction {
+    /// The field to take out of `decoded` (the decoder's output on the tile's window, on
+    /// the network's scale) in the network's units, measured on its 8-bit levels over the
+    /// reach.
+    fn shift(&self, decoded: Tensor<4>) -> Tensor<4> {
+        let device = decoded.device();
+        let (x, y) = (
+            self.origin.0 - self.tile.window_x,
+            self.origin.1 - self.tile.window_y,
+        );
+        let (w, h) = self.hidden.dimensions();
+        let mut levels = RgbImage::new(w, h);
+        from_tensor(decoded).write_rgb8(x, y, w as usize, h as usize, &mut levels, 0, 0);
+        let field = ShiftField::measure_part(
+            &self.hidden,
+            &levels,
+            (self.origin.0 as u32, self.origin.1 as u32),
+            (self.size.0 as u32, self.size.1 as u32),
+            Bound::Clip,
+        );
+        to_tensor(&shift_window(&field, &self.tile), &device)
+    }
 }
 
 /// `tile`'s window of `field`, in the network's units (2 / 255 per level).
@@ -248,6 +311,14 @@ fn descend(
             None => stego.clone(),
         };
         let decoded = decoder.forward(seen);
+        let decoded = match targets.correction {
+            Some(correction) => {
+                let field = correction.shift(decoded.clone().inner());
+                // As revealing rounds the output to 8 bits and then takes the field out.
+                (decoded.clamp(-1.0, 1.0) - field.autodiff()).clamp(-1.0, 1.0)
+            }
+            None => decoded,
+        };
         let cover_error = ((stego - targets.cover.clone()).abs() * targets.core.clone()).sum();
         let hidden_error = ((decoded - targets.hidden.clone()).abs() * targets.reach.clone()).sum();
         let loss = (cover_error.mul_scalar(settings.cover_weight) + hidden_error)
@@ -297,6 +368,7 @@ pub fn refine_batch(
         reach: everywhere,
         scale: 1.0 / (n * channels * h * w) as f64,
         shift: None,
+        correction: None,
     };
     // `descend` returns the pixels on `device` itself (the tensor the autodiff one wraps).
     let refined = descend(&decoder, stego.autodiff(), &targets, settings, &mut |_| {

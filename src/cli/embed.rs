@@ -10,7 +10,7 @@ use super::{
 use crate::codec::{self, FitMode};
 use crate::metrics;
 use crate::pipeline;
-use crate::refine;
+use crate::refine::{self, Saving};
 
 #[derive(Debug, clap::Args)]
 pub struct EmbedArgs {
@@ -82,7 +82,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
                 &cover,
                 &hidden,
                 &embedded,
-                None,
+                Saving::default(),
                 settings,
                 &mut bar,
             ),

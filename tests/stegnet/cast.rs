@@ -98,6 +98,40 @@ fn the_field_is_exact_bilinear_interpolation_in_whole_levels() {
 }
 
 #[test]
+fn a_field_measured_on_part_of_an_image_agrees_where_the_part_reaches() {
+    let (cover, stego) = cover_and_stego(200, 130, 60.0);
+    let (size, bound) = (cover.dimensions(), Bound::Clip);
+    let whole = ShiftField::measure(&cover, &stego, bound);
+    // The part from (33, 33) to the bottom, 158 wide. A corner reaches the pixels less than
+    // a cell away: corners 2..=4 across and down reach only pixels inside the part (the
+    // image ends at 130), corners 0 across or down none of them.
+    let (x0, y0, w, h) = (33, 33, 158, 97);
+    let crop = |image: &RgbImage| image::imageops::crop_imm(image, x0, y0, w, h).to_image();
+    let (cover_part, stego_part) = (crop(&cover), crop(&stego));
+    let part = ShiftField::measure_part(&cover_part, &stego_part, (x0, y0), size, bound);
+    let mut shifted = 0;
+    // At a grid corner the field is that corner's value.
+    for (row, column) in (0..=4).flat_map(|row| (0..=6).map(move |column| (row, column))) {
+        for channel in 0..3 {
+            let (x, y) = (column * CELL, row * CELL);
+            let (got, full) = (part.at(x, y, channel), whole.at(x, y, channel));
+            if (2..=4).contains(&column) && (2..=4).contains(&row) {
+                assert_eq!(got, full, "corner ({column}, {row}), channel {channel}");
+                shifted += usize::from(got != 0);
+            } else if column == 0 || row == 0 {
+                assert_eq!(got, 0, "corner ({column}, {row}), channel {channel}");
+            }
+        }
+    }
+    assert!(
+        shifted > 9,
+        "the corners inside shift too little to tell: {shifted}"
+    );
+    let same = ShiftField::measure_part(&cover, &stego, (0, 0), size, bound);
+    assert_eq!(same, whole);
+}
+
+#[test]
 fn carrying_bits_move_levels_both_ways_whatever_their_parity() {
     // A cover lifted by 9 saves as the cover but for the carrying bits. Replacing a bit
     // would move even levels only up and odd ones only down; matching moves both both ways.

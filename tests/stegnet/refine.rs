@@ -1,6 +1,7 @@
 //! Refining stego images for the fixed decoder: it lowers the errors it promises to, tile by
 //! tile as on the whole image, leaves the image alone with no steps, stops when asked, and
-//! refines an image that is being saved without the cast it carries aside.
+//! refines an image that is being saved without the cast it carries aside, for the secret
+//! as the correction it carries along leaves it.
 
 use burn::prelude::*;
 use image::RgbImage;
@@ -10,7 +11,7 @@ use stegnet::device;
 use stegnet::metrics;
 use stegnet::model::{ModelSource, StegNet, weights};
 use stegnet::pipeline::{self, Cancelled, NoProgress, Progress, Tiling};
-use stegnet::refine::{Refinement, refine, refine_batch};
+use stegnet::refine::{Refinement, Saving, refine, refine_batch};
 
 /// The built-in model on the CPU, a crop of the shipped demo pair, and its one-pass stego.
 pub struct Pair {
@@ -66,8 +67,9 @@ impl Pair {
             hidden,
             stego,
         } = self;
+        let saving = Saving::default();
         refine(
-            model, device, cover, hidden, stego, None, settings, progress,
+            model, device, cover, hidden, stego, saving, settings, progress,
         )
     }
 
@@ -267,5 +269,47 @@ fn a_saved_image_is_refined_without_its_cast_and_keeps_carrying_it() {
         after.0 + after.1 < c + h,
         "refined without the cast {after:?}, with it {:?}",
         (c, h)
+    );
+    // Counting the secret's whole error as the decoder reveals it, not what is left after
+    // the correction saving carries along, spends steps on what the correction takes out.
+    let aside = cast::Aside::take(&pair.cover, &pair.stego);
+    let saving = Saving {
+        cast: aside.cast.as_ref(),
+        corrected: false,
+    };
+    let (model, device) = (&pair.model, &pair.device);
+    let (cover, hidden) = (&pair.cover, &pair.hidden);
+    let uncorrected = cast::Aside {
+        image: refine(
+            model,
+            device,
+            cover,
+            hidden,
+            &aside.image,
+            saving,
+            &settings,
+            &mut NoProgress,
+        )
+        .unwrap(),
+        ..aside
+    }
+    .carried(cover);
+    let decoded = pipeline::reveal(
+        model,
+        device,
+        &uncorrected,
+        Tiling::default(),
+        &mut NoProgress,
+    )
+    .unwrap();
+    let whole_error = pair.errors(&cast::carry_correction(
+        &uncorrected,
+        cover,
+        hidden,
+        &decoded,
+    ));
+    assert!(
+        after.0 + after.1 < whole_error.0 + whole_error.1,
+        "counting the correction {after:?}, not counting it {whole_error:?}"
     );
 }
