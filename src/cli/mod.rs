@@ -132,9 +132,10 @@ pub struct RefineArgs {
     /// decoder pass forward and backward per step (slow on a CPU). Revealing is unchanged.
     #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub refine: Option<u32>,
-    /// Weight of the cover's difference against the secret's when refining (above 1: closer
-    /// to the cover; below 1: a better revealed secret).
-    #[arg(long, value_name = "W", default_value_t = 1.0, requires = "refine", value_parser = positive_weight)]
+    /// Weight of the cover's difference against the secret's when refining (larger: closer
+    /// to the cover; smaller: a better revealed secret).
+    #[arg(long, value_name = "W", default_value_t = Refinement::default().cover_weight,
+          requires = "refine", value_parser = positive_weight)]
     pub refine_cover_weight: f32,
 }
 

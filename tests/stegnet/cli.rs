@@ -617,7 +617,7 @@ fn refined_embedding_and_its_evaluation() {
     assert!(out.status.success(), "{}", stderr(&out));
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
-        table.contains("refined: 3 steps per tile, cover weight 1"),
+        table.contains("refined: 3 steps per tile, cover weight 3"),
         "{table}"
     );
     assert!(table.contains("refined mean"), "{table}");
