@@ -201,7 +201,7 @@ pub(super) fn refine_row(ui: &mut egui::Ui, refine: &mut bool, settings: &mut Re
              decoder, so that the secret is revealed with a much smaller error from an image \
              still near the cover (a larger cover weight keeps it closer). Revealing is \
              unchanged. Slower: every step is a decoder pass forward and backward (about \
-             0.3 s per step and 256x256 tile on a 2-core CPU).",
+             0.45 s per step and 256x256 tile on a 2-core CPU).",
         );
         ui.add_enabled_ui(*refine, |ui| {
             ui.add(
