@@ -217,12 +217,13 @@ fn a_batch_refines_each_image_as_refine_does() {
         let image = pipeline::from_tensor(refined.clone().narrow(0, i, 1)).to_rgb8();
         // The same steps; float sums in another order flip a few roundings by one level,
         // and Adam, which normalises each gradient, can send a pixel whose gradient is
-        // near zero one step the other way: at most two steps' worth of levels apart.
+        // near zero one step the other way: at most two steps' worth of levels apart, and
+        // one level more where that moves the rounding.
         let pairs = || image.as_raw().iter().zip(one.as_raw());
         let largest = pairs().map(|(a, b)| a.abs_diff(*b)).max().unwrap();
         let differing = pairs().filter(|(a, b)| a != b).count();
         assert!(
-            f32::from(largest) <= 2.0 * settings.step_levels,
+            f32::from(largest) <= 2.0 * settings.step_levels + 1.0,
             "image {i}: a value {largest} levels off"
         );
         assert!(
