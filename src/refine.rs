@@ -39,6 +39,9 @@ pub struct Refinement {
     /// The first step's size in 8-bit levels; it decays to zero over the steps (cosine).
     /// The default, 1, leaves both figures of the built-in model better than 4, the default
     /// until its stego images came within a few levels of their covers (`assets/MODEL.md`).
+    /// Not stored with the app's settings, which have no control for it: a stored value
+    /// would outlive a better default.
+    #[serde(skip)]
     pub step_levels: f32,
     /// Weight of the cover's difference against the secret's: larger keeps the stego image
     /// closer to the cover, smaller reveals the secret better. The default, 3, leaves both

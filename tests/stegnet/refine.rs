@@ -1,7 +1,8 @@
 //! Refining stego images for the fixed decoder: it lowers the errors it promises to, tile by
 //! tile as on the whole image, leaves the image alone with no steps, stops when asked, and
 //! refines an image that is being saved without the cast it carries aside, for the secret
-//! as the correction it carries along leaves it.
+//! as the correction it carries along leaves it; stored settings take the current step
+//! size.
 
 use burn::prelude::*;
 use image::RgbImage;
@@ -189,6 +190,22 @@ fn refinement_stops_when_cancelled() {
     let result = pair.refine(&Refinement::default(), &mut progress);
     assert_eq!(result, Err(Cancelled));
     assert_eq!(progress.seen, 3, "no step after the cancel");
+}
+
+#[test]
+fn stored_settings_take_the_current_step_size() {
+    // As a version whose first step was 4 levels stored them.
+    let stored = r#"{"steps": 50, "step_levels": 4.0, "cover_weight": 5.0, "tile": 128}"#;
+    let settings: Refinement = serde_json::from_str(stored).unwrap();
+    let expected = Refinement {
+        steps: 50,
+        cover_weight: 5.0,
+        tile: 128,
+        ..Refinement::default()
+    };
+    assert_eq!(settings, expected);
+    let written = serde_json::to_string(&settings).unwrap();
+    assert!(!written.contains("step_levels"), "{written}");
 }
 
 #[test]
