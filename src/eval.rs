@@ -121,6 +121,8 @@ pub struct PairFigures {
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct RefinedSummary {
     pub steps: usize,
+    /// The first step's size in 8-bit levels ([`Refinement::step_levels`]).
+    pub step_levels: f32,
     pub cover_weight: f32,
     #[serde(flatten)]
     pub summary: Summary,
@@ -222,6 +224,7 @@ pub fn evaluate(
         network: summary(|p| Some(p.network)),
         refined: refinement.map(|settings| RefinedSummary {
             steps: settings.steps,
+            step_levels: settings.step_levels,
             cover_weight: settings.cover_weight,
             summary: summary(|p| p.refined),
         }),

@@ -291,8 +291,8 @@ fn eval_table(report: &EvalReport) -> String {
     ];
     if let Some(refined) = &report.refined {
         out += &format!(
-            "refined: {} steps per tile, cover weight {}\n",
-            refined.steps, refined.cover_weight
+            "refined: {} steps per tile, first step {} (8-bit levels), cover weight {}\n",
+            refined.steps, refined.step_levels, refined.cover_weight
         );
         columns.push(("refined".to_string(), &refined.summary));
     }

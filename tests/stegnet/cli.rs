@@ -616,10 +616,8 @@ fn refined_embedding_and_its_evaluation() {
     let out = eval(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        table.contains("refined: 3 steps per tile, cover weight 3"),
-        "{table}"
-    );
+    let settings = "refined: 3 steps per tile, first step 1 (8-bit levels), cover weight 3";
+    assert!(table.contains(settings), "{table}");
     assert!(table.contains("refined mean"), "{table}");
     assert!(table.contains("network mean"), "{table}");
     let out = eval(&["--json"]);
@@ -627,6 +625,7 @@ fn refined_embedding_and_its_evaluation() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["pairs"], 2);
     assert_eq!(report["refined"]["steps"], 3);
+    assert_eq!(report["refined"]["step_levels"], 1.0);
     let summaries = ["stegnet", "network", "refined", "lsb"].map(|key| &report[key]);
     for summary in summaries {
         let rate = summary["mean"]["cover_changing_rate"].as_f64().unwrap();
