@@ -4,10 +4,11 @@
 //! `stegnet train --tuning inference-mode` and `--tuning decoder-only`.
 //!
 //! Targets are stego crops refined for the fixed decoder (`stegnet::refine::refine_batch`
-//! with the default settings: Adam on the pixels, 100 steps, the first 4 levels, cosine
-//! decay); the embedder, on its BatchNorm running statistics, then learns to output them
-//! directly (L1 on the 8-bit rounded output, straight-through), the decoder frozen. It
-//! prints the one-pass figures of 24 held-out 64x64 validation crops as it goes.
+//! as those rounds ran it: Adam on the pixels, 100 steps, the first 4 levels, cosine decay,
+//! the cover weighted 1, the defaults then); the embedder, on its BatchNorm running
+//! statistics, then learns to output them directly (L1 on the 8-bit rounded output,
+//! straight-through), the decoder frozen. It prints the one-pass figures of 24 held-out
+//! 64x64 validation crops as it goes.
 //!
 //! ```text
 //! cargo run --release --example distil -- MODEL.bpk OUT.bpk [TARGET_BATCHES] [STEPS]
@@ -150,7 +151,12 @@ fn make_targets(
     start: Instant,
 ) -> Result<Vec<Target>> {
     let mut photos = PhotoSet::open(Path::new("data/photos/train"), 1 << 30)?;
-    let settings = Refinement::default();
+    // The rounds' settings, which later defaults (cover weight 3, one-level steps) left.
+    let settings = Refinement {
+        cover_weight: 1.0,
+        step_levels: 4.0,
+        ..Refinement::default()
+    };
     let mut targets = Vec::new();
     for k in 0..batches {
         let (cover, secret) = make_batch(&mut photos, seed, k, TARGET_BATCH, CROP)?.tensors(device);
