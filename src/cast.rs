@@ -5,31 +5,41 @@
 //! following the hidden image's colours (`assets/MODEL.md`, session 27), and the decoder
 //! reads part of the secret from that shift, so it cannot simply be taken out. Before
 //! saving, a smooth field of shifts is taken out of the stego image and the field itself,
-//! one byte per channel at each corner of a grid of [`CELL`] x [`CELL`] cells (about 0.02
+//! one byte per channel at each corner of a grid of [`CELL`] x [`CELL`] cells (about 0.09
 //! bits per pixel), is written into least significant bits spread evenly over the image;
 //! revealing reads the field and puts it back, so the decoder sees what the embedder made,
 //! up to those bits. The decoder's output in turn is off the secret by a smooth error too
 //! (its colours shift by region); the embedding side knows the secret, so it measures that
 //! error the same way and writes it as a second field, in bits halfway between the first
 //! field's, which revealing takes out of the decoder's output. An image that carries no
-//! field (any other image, or a stego image saved lossily) is revealed as it is.
+//! field (any other image, or a stego image saved lossily) is revealed as it is. Images
+//! saved by earlier builds, on a grid of cells twice as wide, are read as they were saved.
 
 use std::borrow::Cow;
 
 use image::RgbImage;
 
-/// Side of a cell of the field's grid, in pixels.
-pub const CELL: u32 = 32;
+/// Side of a cell of the grid fields are saved on, in pixels. Smaller cells take more of
+/// the stego image's difference from its cover out and more of the secret's error along,
+/// and cost more bits (`assets/MODEL.md`, sessions 29 and 34).
+pub const CELL: u32 = 16;
+/// Side of a cell of the grid that builds until session 33 saved fields on; still read.
+const EARLIER_CELL: u32 = 32;
+/// The grids a field is saved on, with the version that ends its frame's magic: the current
+/// one first, then the earlier one.
+const GRIDS: [(u32, u8); 2] = [(CELL, b'2'), (EARLIER_CELL, b'1')];
 /// Bits besides a field's: the magic before it, a checksum after it.
 const FRAME_BITS: usize = 64;
 
-/// A smooth field of shifts: whole levels per channel at the corners of a grid of
-/// [`CELL`] x [`CELL`] cells, interpolated bilinearly in between, in integers, so that the
-/// field read back from a saved image is exactly the one taken out of it.
+/// A smooth field of shifts: whole levels per channel at the corners of a grid of square
+/// cells ([`CELL`] wide when measured), interpolated bilinearly in between, in integers, so
+/// that the field read back from a saved image is exactly the one taken out of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShiftField {
     width: u32,
     height: u32,
+    /// Side of a cell, in pixels.
+    cell: u32,
     /// Grid corners per row and per column.
     columns: u32,
     rows: u32,
@@ -38,11 +48,12 @@ pub struct ShiftField {
 }
 
 impl ShiftField {
-    fn empty(width: u32, height: u32) -> Self {
-        let (columns, rows) = (corners_along(width), corners_along(height));
+    fn empty(width: u32, height: u32, cell: u32) -> Self {
+        let (columns, rows) = (corners_along(width, cell), corners_along(height, cell));
         Self {
             width,
             height,
+            cell,
             columns,
             rows,
             corners: vec![[0; 3]; (columns * rows) as usize],
@@ -74,14 +85,14 @@ impl ShiftField {
             x1 <= size.0 && y1 <= size.1,
             "the part lies within the image"
         );
-        let mut field = Self::empty(size.0, size.1);
+        let mut field = Self::empty(size.0, size.1, CELL);
         for row in 0..field.rows {
             for column in 0..field.columns {
                 let within = |reach: std::ops::Range<u32>, start: u32, end: u32| {
                     reach.start.max(start) - start..reach.end.min(end).max(start) - start
                 };
-                let xs = within(reach(column, field.width), x0, x1);
-                let ys = within(reach(row, field.height), y0, y1);
+                let xs = within(reach(column, field.width, CELL), x0, x1);
+                let ys = within(reach(row, field.height, CELL), y0, y1);
                 if xs.is_empty() || ys.is_empty() {
                     // A last corner one pixel past a cell's edge reaches nothing: it
                     // weighs nothing anywhere and stays 0, as does one that reaches no
@@ -112,6 +123,12 @@ impl ShiftField {
         field
     }
 
+    /// Side of the field's cells, in pixels: [`CELL`], or a wider one for a field read from
+    /// an image an earlier build saved.
+    pub fn cell(&self) -> u32 {
+        self.cell
+    }
+
     /// Whether the field shifts nothing.
     pub fn is_zero(&self) -> bool {
         self.corners.iter().all(|c| *c == [0; 3])
@@ -120,12 +137,12 @@ impl ShiftField {
     /// The shift at pixel (`x`, `y`) in `channel`, in levels: the corners of its cell
     /// weighted by nearness, rounded to the nearest level.
     pub fn at(&self, x: u32, y: u32, channel: usize) -> i32 {
-        let (cx, cy) = (x / CELL, y / CELL);
-        let (fx, fy) = ((x % CELL) as i32, (y % CELL) as i32);
+        let (cx, cy) = (x / self.cell, y / self.cell);
+        let (fx, fy) = ((x % self.cell) as i32, (y % self.cell) as i32);
         let corner = |column: u32, row: u32| {
             self.corners[(row * self.columns + column) as usize][channel] as i32
         };
-        let cell = CELL as i32;
+        let cell = self.cell as i32;
         let sum = (cell - fx) * (cell - fy) * corner(cx, cy)
             + fx * (cell - fy) * corner(cx + 1, cy)
             + (cell - fx) * fy * corner(cx, cy + 1)
@@ -150,10 +167,10 @@ impl ShiftField {
     /// The field as bits: the frame's magic, corners, checksum.
     fn to_bits(&self, frame: Frame) -> Vec<bool> {
         let bytes: Vec<u8> = self.corners.iter().flatten().map(|&v| v as u8).collect();
-        let mut bits = Vec::with_capacity(bit_count(self.width, self.height));
+        let mut bits = Vec::with_capacity(bit_count(self.width, self.height, self.cell));
         let mut push =
             |word: u32, count: u32| bits.extend((0..count).rev().map(|i| word >> i & 1 == 1));
-        push(frame.magic(), 32);
+        push(frame.magic(self.cell), 32);
         for &byte in &bytes {
             push(byte as u32, 8);
         }
@@ -161,20 +178,21 @@ impl ShiftField {
         bits
     }
 
-    /// The field whose bits these are, if they are one of `frame` (magic and checksum
-    /// agree).
-    fn from_bits(frame: Frame, width: u32, height: u32, bits: &[bool]) -> Option<Self> {
+    /// The field on a grid of `cell` whose bits these are, if they are one of `frame`
+    /// (magic and checksum agree).
+    fn from_bits(frame: Frame, cell: u32, size: (u32, u32), bits: &[bool]) -> Option<Self> {
         let word = |bits: &[bool]| bits.iter().fold(0u32, |w, &b| w << 1 | b as u32);
         let (magic, rest) = bits.split_at(32);
         let (body, check) = rest.split_at(rest.len() - 32);
-        if word(magic) != frame.magic() {
+        if word(magic) != frame.magic(cell) {
             return None;
         }
         let bytes: Vec<u8> = body.chunks(8).map(|b| word(b) as u8).collect();
+        let (width, height) = size;
         if word(check) != checksum(width, height, &bytes) {
             return None;
         }
-        let mut field = Self::empty(width, height);
+        let mut field = Self::empty(width, height, cell);
         for (corner, values) in field.corners.iter_mut().zip(bytes.chunks(3)) {
             *corner = [values[0] as i8, values[1] as i8, values[2] as i8];
         }
@@ -182,17 +200,17 @@ impl ShiftField {
     }
 }
 
-/// Grid corners along an axis of `length` pixels: one every [`CELL`] pixels from the
-/// first, and one at or past the end.
-pub fn corners_along(length: u32) -> u32 {
-    length.div_ceil(CELL) + 1
+/// Grid corners along an axis of `length` pixels: one every `cell` pixels from the first,
+/// and one at or past the end.
+pub fn corners_along(length: u32, cell: u32) -> u32 {
+    length.div_ceil(cell) + 1
 }
 
 /// The pixels a grid corner at index `i` reaches along an axis of `length` pixels: those
 /// less than a cell away.
-fn reach(i: u32, length: u32) -> std::ops::Range<u32> {
-    let centre = i * CELL;
-    (centre + 1).saturating_sub(CELL)..(centre + CELL).min(length)
+fn reach(i: u32, length: u32, cell: u32) -> std::ops::Range<u32> {
+    let centre = i * cell;
+    (centre + 1).saturating_sub(cell)..(centre + cell).min(length)
 }
 
 /// The lower median of the values a histogram counts (by index).
@@ -208,9 +226,9 @@ fn median_of(histogram: &[u32]) -> i32 {
     0
 }
 
-/// Bits a field of a `width` x `height` image takes.
-fn bit_count(width: u32, height: u32) -> usize {
-    FRAME_BITS + 24 * (corners_along(width) * corners_along(height)) as usize
+/// Bits a field of a `width` x `height` image on a grid of `cell` takes.
+fn bit_count(width: u32, height: u32, cell: u32) -> usize {
+    FRAME_BITS + 24 * (corners_along(width, cell) * corners_along(height, cell)) as usize
 }
 
 /// FNV-1a over the image's size and the field's bytes.
@@ -231,21 +249,28 @@ pub enum Bound {
     Clip,
 }
 
-/// The two fields a saved image carries, each framed by its own magic.
+/// The two fields a saved image carries, each framed by its own magic: "SNc" or "SNd",
+/// then the grid's version ([`GRIDS`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Frame {
-    /// The stego image's colour cast, taken out before saving ("SNc1").
+    /// The stego image's colour cast, taken out before saving ("SNc2").
     Cast,
-    /// The revealed secret's smooth error, taken out of the decoder's output ("SNd1").
+    /// The revealed secret's smooth error, taken out of the decoder's output ("SNd2").
     Correction,
 }
 
 impl Frame {
-    fn magic(self) -> u32 {
-        match self {
-            Frame::Cast => 0x534e_6331,
-            Frame::Correction => 0x534e_6431,
-        }
+    /// The magic of this frame for a field on a grid of `cell`, one of [`GRIDS`].
+    fn magic(self, cell: u32) -> u32 {
+        let (_, version) = GRIDS
+            .into_iter()
+            .find(|&(side, _)| side == cell)
+            .expect("fields are on a known grid");
+        let kind = match self {
+            Frame::Cast => b'c',
+            Frame::Correction => b'd',
+        };
+        u32::from_be_bytes([b'S', b'N', kind, version])
     }
 
     /// Where the frame's `count` bits go among `len` samples (the raw R, G, B bytes):
@@ -264,7 +289,7 @@ impl Frame {
     /// Whether an image the size of `image` holds this frame's bits.
     fn fits(self, image: &RgbImage) -> bool {
         let (width, height) = image.dimensions();
-        self.positions(image.as_raw().len(), bit_count(width, height))
+        self.positions(image.as_raw().len(), bit_count(width, height, CELL))
             .is_some()
     }
 
@@ -275,7 +300,8 @@ impl Frame {
     fn write(self, field: &ShiftField, image: &mut RgbImage, cover: &RgbImage) {
         let (width, height) = image.dimensions();
         let samples: &mut [u8] = image;
-        let Some(positions) = self.positions(samples.len(), bit_count(width, height)) else {
+        let count = bit_count(width, height, field.cell);
+        let Some(positions) = self.positions(samples.len(), count) else {
             return;
         };
         for (position, bit) in positions.zip(field.to_bits(self)) {
@@ -292,15 +318,18 @@ impl Frame {
         }
     }
 
-    /// The field of this frame that `image` carries, if any.
+    /// The field of this frame that `image` carries, if any, on whichever grid it was
+    /// saved.
     fn read(self, image: &RgbImage) -> Option<ShiftField> {
         let (width, height) = image.dimensions();
         let samples = image.as_raw();
-        let bits: Vec<bool> = self
-            .positions(samples.len(), bit_count(width, height))?
-            .map(|p| samples[p] & 1 == 1)
-            .collect();
-        ShiftField::from_bits(self, width, height, &bits)
+        GRIDS.into_iter().find_map(|(cell, _)| {
+            let bits: Vec<bool> = self
+                .positions(samples.len(), bit_count(width, height, cell))?
+                .map(|p| samples[p] & 1 == 1)
+                .collect();
+            ShiftField::from_bits(self, cell, (width, height), &bits)
+        })
     }
 }
 

@@ -60,7 +60,7 @@ pub fn smooth_part(residual: Tensor<4>) -> Tensor<4> {
 /// along an axis, `max(0, 1 - |x - i CELL| / CELL)`.
 fn corner_weights(length: usize, device: &Device) -> Tensor<2> {
     let cell = CELL as usize;
-    let corners = corners_along(length as u32) as usize;
+    let corners = corners_along(length as u32, CELL) as usize;
     let weights = (0..length)
         .flat_map(|x| {
             (0..corners).map(move |i| {
