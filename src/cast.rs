@@ -91,8 +91,8 @@ impl ShiftField {
                 let within = |reach: std::ops::Range<u32>, start: u32, end: u32| {
                     reach.start.max(start) - start..reach.end.min(end).max(start) - start
                 };
-                let xs = within(reach(column, field.width, CELL), x0, x1);
-                let ys = within(reach(row, field.height, CELL), y0, y1);
+                let xs = within(reach(column, field.width, field.cell), x0, x1);
+                let ys = within(reach(row, field.height, field.cell), y0, y1);
                 if xs.is_empty() || ys.is_empty() {
                     // A last corner one pixel past a cell's edge reaches nothing: it
                     // weighs nothing anywhere and stays 0, as does one that reaches no
