@@ -5,7 +5,7 @@
 //! following the hidden image's colours (`assets/MODEL.md`, session 27), and the decoder
 //! reads part of the secret from that shift, so it cannot simply be taken out. Before
 //! saving, a smooth field of shifts is taken out of the stego image and the field itself,
-//! one byte per channel at each corner of a grid of [`CELL`] x [`CELL`] cells (about 0.09
+//! one byte per channel at each corner of a grid of [`CELL`] x [`CELL`] cells (about 0.38
 //! bits per pixel), is written into least significant bits spread evenly over the image;
 //! revealing reads the field and puts it back, so the decoder sees what the embedder made,
 //! up to those bits. The decoder's output in turn is off the secret by a smooth error too
@@ -13,7 +13,7 @@
 //! error the same way and writes it as a second field, in bits halfway between the first
 //! field's, which revealing takes out of the decoder's output. An image that carries no
 //! field (any other image, or a stego image saved lossily) is revealed as it is. Images
-//! saved by earlier builds, on a grid of cells twice as wide, are read as they were saved.
+//! saved by earlier builds, on grids of wider cells, are read as they were saved.
 
 use std::borrow::Cow;
 
@@ -21,13 +21,12 @@ use image::RgbImage;
 
 /// Side of a cell of the grid fields are saved on, in pixels. Smaller cells take more of
 /// the stego image's difference from its cover out and more of the secret's error along,
-/// and cost more bits (`assets/MODEL.md`, sessions 29 and 34).
-pub const CELL: u32 = 16;
-/// Side of a cell of the grid that builds until session 33 saved fields on; still read.
-const EARLIER_CELL: u32 = 32;
+/// and cost more bits (`assets/MODEL.md`, sessions 29, 34 and 35).
+pub const CELL: u32 = 8;
 /// The grids a field is saved on, with the version that ends its frame's magic: the current
-/// one first, then the earlier one.
-const GRIDS: [(u32, u8); 2] = [(CELL, b'2'), (EARLIER_CELL, b'1')];
+/// one first, then those of earlier builds, still read (cells of 16 in session 34, of 32
+/// in sessions 29 to 33).
+const GRIDS: [(u32, u8); 3] = [(CELL, b'3'), (16, b'2'), (32, b'1')];
 /// Bits besides a field's: the magic before it, a checksum after it.
 const FRAME_BITS: usize = 64;
 
@@ -253,9 +252,9 @@ pub enum Bound {
 /// then the grid's version ([`GRIDS`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Frame {
-    /// The stego image's colour cast, taken out before saving ("SNc2").
+    /// The stego image's colour cast, taken out before saving ("SNc3").
     Cast,
-    /// The revealed secret's smooth error, taken out of the decoder's output ("SNd2").
+    /// The revealed secret's smooth error, taken out of the decoder's output ("SNd3").
     Correction,
 }
 

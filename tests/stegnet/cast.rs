@@ -3,8 +3,8 @@
 //! included; the saved image is closer to the cover; images that carry no field are left
 //! alone. The revealed secret's error carried along: its bits leave the cast's alone and
 //! take the smooth error out. And the built-in model reveals an image with the cast carried
-//! aside as well as its own output, and a saved image better, also one an earlier build
-//! saved on its wider grid.
+//! aside as well as its own output, and a saved image better, also those earlier builds
+//! saved on their wider grids.
 
 use image::{Pixel, Rgb, RgbImage};
 use stegnet::cast::{self, Bound, CELL, ShiftField};
@@ -259,11 +259,9 @@ fn the_built_in_model_reveals_a_saved_image_better_than_its_own_output() {
 }
 
 #[test]
-fn images_saved_on_the_earlier_grid_reveal_as_they_were_saved() {
-    // `Pair::new(96)`'s stego image as the session-33 build saved it, its fields on cells
-    // of 32.
-    let path = "tests/fixtures/saved-with-32-pixel-cells.png";
-    let saved = image::open(path).unwrap().to_rgb8();
+fn images_saved_on_earlier_grids_reveal_as_they_were_saved() {
+    // `Pair::new(96)`'s stego image as earlier builds saved it: session 33's, its fields on
+    // cells of 32, and session 34's (`stegnet embed` of the same crops), on cells of 16.
     let Pair {
         model,
         device,
@@ -271,19 +269,24 @@ fn images_saved_on_the_earlier_grid_reveal_as_they_were_saved() {
         stego,
         ..
     } = Pair::new(96);
-    let (cast, correction) = (cast::carried(&saved), cast::carried_correction(&saved));
-    let cells = |field: &Option<ShiftField>| field.as_ref().map(ShiftField::cell);
-    assert_eq!((cells(&cast), cells(&correction)), (Some(32), Some(32)));
-    // Putting the cast back gives the decoder the embedder's output again, but for the
-    // carrying bits (and a level where this CPU's arithmetic rounds otherwise).
-    let off = |image: &RgbImage| metrics::mean_abs_diff(&stego, image);
-    let restored = cast::put_back(&saved).into_owned();
-    assert!(off(&restored) < 0.1 * off(&saved), "{}", off(&restored));
     let reveal = |image: &RgbImage| {
         let tiling = Tiling::default();
         let revealed = pipeline::reveal(&model, &device, image, tiling, &mut NoProgress);
         metrics::mean_abs_diff(&hidden, &revealed.unwrap())
     };
-    let (from_saved, own) = (reveal(&saved), reveal(&stego));
-    assert!(from_saved < own, "{from_saved} against {own}");
+    let own = reveal(&stego);
+    for cell in [32, 16] {
+        let path = format!("tests/fixtures/saved-with-{cell}-pixel-cells.png");
+        let saved = image::open(&path).unwrap().to_rgb8();
+        let (cast, correction) = (cast::carried(&saved), cast::carried_correction(&saved));
+        let cells = |field: &Option<ShiftField>| field.as_ref().map(ShiftField::cell);
+        assert_eq!((cells(&cast), cells(&correction)), (Some(cell), Some(cell)));
+        // Putting the cast back gives the decoder the embedder's output again, but for the
+        // carrying bits (and a level where this CPU's arithmetic rounds otherwise).
+        let off = |image: &RgbImage| metrics::mean_abs_diff(&stego, image);
+        let restored = off(&cast::put_back(&saved));
+        assert!(restored < 0.1 * off(&saved), "{path}: {restored}");
+        let from_saved = reveal(&saved);
+        assert!(from_saved < own, "{path}: {from_saved} against {own}");
+    }
 }
