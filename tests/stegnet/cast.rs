@@ -43,6 +43,13 @@ fn cover_and_stego(width: u32, height: u32, amplitude: f32) -> (RgbImage, RgbIma
     (cover, stego)
 }
 
+/// The cell sizes of the cast and of the correction `saved` carries (`None` for a field it
+/// does not carry).
+fn cells_of_fields(saved: &RgbImage) -> [Option<u32>; 2] {
+    [cast::carried(saved), cast::carried_correction(saved)]
+        .map(|field| field.as_ref().map(ShiftField::cell))
+}
+
 #[test]
 fn putting_the_field_back_restores_every_level_but_the_carrying_bits() {
     for (width, height) in [(200, 130), (64, 64), (33, 97), (8, 8)] {
@@ -244,9 +251,7 @@ fn the_built_in_model_reveals_a_saved_image_better_than_its_own_output() {
     )
     .unwrap();
     // Both fields are saved on the current grid.
-    let cells = [cast::carried(&saved), cast::carried_correction(&saved)]
-        .map(|field| field.as_ref().map(ShiftField::cell));
-    assert_eq!(cells, [Some(CELL); 2]);
+    assert_eq!(cells_of_fields(&saved), [Some(CELL); 2]);
     let reveal = |image: &RgbImage| {
         pipeline::reveal(&model, &device, image, tiling, &mut NoProgress).unwrap()
     };
@@ -278,15 +283,13 @@ fn images_saved_on_earlier_grids_reveal_as_they_were_saved() {
         metrics::mean_abs_diff(&hidden, &revealed.unwrap())
     };
     let own = reveal(&stego);
+    let off = |image: &RgbImage| metrics::mean_abs_diff(&stego, image);
     for cell in [32, 16] {
         let path = format!("tests/fixtures/saved-with-{cell}-pixel-cells.png");
         let saved = image::open(&path).unwrap().to_rgb8();
-        let (cast, correction) = (cast::carried(&saved), cast::carried_correction(&saved));
-        let cells = |field: &Option<ShiftField>| field.as_ref().map(ShiftField::cell);
-        assert_eq!((cells(&cast), cells(&correction)), (Some(cell), Some(cell)));
+        assert_eq!(cells_of_fields(&saved), [Some(cell); 2], "{path}");
         // Putting the cast back gives the decoder the embedder's output again, but for the
         // carrying bits (and a level where this CPU's arithmetic rounds otherwise).
-        let off = |image: &RgbImage| metrics::mean_abs_diff(&stego, image);
         let restored = off(&cast::put_back(&saved));
         assert!(restored < 0.1 * off(&saved), "{path}: {restored}");
         let from_saved = reveal(&saved);
