@@ -44,9 +44,9 @@ pub struct Refinement {
     #[serde(skip)]
     pub step_levels: f32,
     /// Weight of the cover's difference against the secret's: larger keeps the stego image
-    /// closer to the cover, smaller reveals the secret better. The default, 3, brings both
-    /// figures of the built-in model within the paper's, the secret's within the goal's
-    /// (`assets/MODEL.md`, session 35).
+    /// closer to the cover, smaller reveals the secret better. The default, 2.7, brings both
+    /// figures of the built-in model within the paper's and the secret's rate and PSNR within
+    /// the goal's (`assets/MODEL.md`, session 37).
     pub cover_weight: f32,
     /// Side of a tile's core, in pixels.
     pub tile: usize,
@@ -57,7 +57,7 @@ impl Default for Refinement {
         Self {
             steps: 100,
             step_levels: 1.0,
-            cover_weight: 3.0,
+            cover_weight: 2.7,
             tile: 256,
         }
     }

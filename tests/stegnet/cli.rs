@@ -616,7 +616,7 @@ fn refined_embedding_and_its_evaluation() {
     let out = eval(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = String::from_utf8_lossy(&out.stdout);
-    let settings = "refined: 3 steps per tile, first step 1 (8-bit levels), cover weight 3";
+    let settings = "refined: 3 steps per tile, first step 1 (8-bit levels), cover weight 2.7";
     assert!(table.contains(settings), "{table}");
     assert!(table.contains("refined mean"), "{table}");
     assert!(table.contains("network mean"), "{table}");
