@@ -223,6 +223,17 @@ pub(super) fn refine_row(ui: &mut egui::Ui, refine: &mut bool, settings: &mut Re
                  (the default) the built-in model comes within the paper's figures on \
                  average, and the secret within this project's goal (1.5 %, 34 dB).",
             );
+            let defaults = Refinement::default();
+            let reset = ui
+                .add_enabled(*settings != defaults, egui::Button::new("Defaults"))
+                .on_hover_text(format!(
+                    "Back to {} steps and cover weight {}. Your choices are remembered \
+                     between runs, so a newer default applies only after this.",
+                    defaults.steps, defaults.cover_weight
+                ));
+            if reset.clicked() {
+                *settings = defaults;
+            }
         });
     });
 }

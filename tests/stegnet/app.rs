@@ -104,7 +104,7 @@ impl eframe::Storage for MemoryStorage {
 }
 
 #[test]
-fn the_hide_views_choices_are_remembered_and_the_demo_stays_quick() {
+fn the_hide_views_choices_are_remembered_until_reset_and_the_demo_stays_quick() {
     use stegnet::codec::FitMode;
     let mut first = StudioApp::new(None, DeviceChoice::Cpu, ModelSource::BuiltIn);
     first.studio.fit = FitMode::Crop;
@@ -134,6 +134,15 @@ fn the_hide_views_choices_are_remembered_and_the_demo_stays_quick() {
     settle(&mut harness);
     let outcome = harness.state().studio.outcome.as_ref().unwrap();
     assert_eq!(outcome.refined.map(|r| r.steps), Some(1));
+    // Remembered choices outlive a newer default until the row's Defaults button.
+    harness.state_mut().settings.tab = Tab::Hide;
+    settle(&mut harness);
+    harness.get_by_label("Defaults").click();
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().studio.refinement,
+        stegnet::refine::Refinement::default()
+    );
 }
 
 #[test]
