@@ -581,6 +581,13 @@ impl TrainView {
                              saved: the smooth colour cast that saving carries aside \
                              costs nothing.",
                         ),
+                        (
+                            Objective::PsnrSaved,
+                            "the figures and PSNR",
+                            "The figures as saved, the cover's large differences costing \
+                             more (each level beyond the fourth more than twice the first): \
+                             fewer of the large changes that lower the cover's PSNR.",
+                        ),
                     ],
                 );
             });

@@ -60,7 +60,8 @@ pub struct TrainArgs {
     /// What the optimiser lowers: the paper's loss (equation 7: mean absolute errors and
     /// residual variances of cover and secret), or the two mean absolute errors alone (l1),
     /// the figures `stegnet eval` reports, or those with the cover's on the image as saved,
-    /// its smooth colour cast carried aside (l1-saved). Progress shows the paper's loss
+    /// its smooth colour cast carried aside (l1-saved), or those with the cover's large
+    /// differences costing more, for its PSNR (psnr-saved). Progress shows the paper's loss
     /// either way.
     #[arg(long, value_enum, default_value_t = Objective::Paper)]
     pub objective: Objective,

@@ -6,6 +6,10 @@ use burn::prelude::*;
 use super::{Objective, TrainConfig};
 use crate::cast::{CELL, corners_along};
 
+/// The cover's difference, in 8-bit levels, at which [`Objective::PsnrSaved`] makes a level
+/// cost twice the first.
+pub const KNEE_LEVELS: f64 = 4.0;
+
 /// Clamps to [-1, 1] and rounds to the 256 levels of an 8-bit image in the forward pass;
 /// the backward pass sees the identity (straight-through), so gradients still flow.
 pub fn quantize_straight_through(x: Tensor<4>) -> Tensor<4> {
@@ -25,7 +29,7 @@ pub fn quantize_straight_through(x: Tensor<4>) -> Tensor<4> {
 /// colour cast carried aside.
 pub fn cover_view(objective: Objective, cover: Tensor<4>, stego: Tensor<4>) -> Tensor<4> {
     match objective {
-        Objective::L1Saved => stego.clone() - smooth_part(stego - cover),
+        Objective::L1Saved | Objective::PsnrSaved => stego.clone() - smooth_part(stego - cover),
         Objective::Paper | Objective::L1 => stego,
     }
 }
@@ -79,6 +83,8 @@ pub struct LossParts {
     pub cover_l1: Tensor<1>,
     /// Batch mean of each image's population variance of `C - E`.
     pub cover_variance: Tensor<1>,
+    /// `mean (C - E)^2`.
+    pub cover_square: Tensor<1>,
     /// `mean |D - H|`.
     pub hidden_l1: Tensor<1>,
     /// Batch mean of each image's population variance of `D - H`.
@@ -98,11 +104,13 @@ fn residual_terms(residual: Tensor<4>) -> (Tensor<1>, Tensor<1>) {
 impl LossParts {
     /// Measures cover `c`, embedded `e`, hidden `h` and decoded `d` (all `[n, 3, h, w]`).
     pub fn measure(c: Tensor<4>, e: Tensor<4>, h: Tensor<4>, d: Tensor<4>) -> Self {
+        let cover_square = (c.clone() - e.clone()).square().mean();
         let (cover_l1, cover_variance) = residual_terms(c - e);
         let (hidden_l1, hidden_variance) = residual_terms(d - h);
         Self {
             cover_l1,
             cover_variance,
+            cover_square,
             hidden_l1,
             hidden_variance,
         }
@@ -120,6 +128,13 @@ impl LossParts {
             ),
             Objective::L1 | Objective::L1Saved => {
                 (self.cover_l1.clone(), self.hidden_l1.clone(), 2.0)
+            }
+            Objective::PsnrSaved => {
+                // `|e| + e^2 / 2k`, with k on the network's scale (2 / 255 per level).
+                let knee = KNEE_LEVELS * 2.0 / 255.0;
+                let cover =
+                    self.cover_l1.clone() + self.cover_square.clone().div_scalar(2.0 * knee);
+                (cover, self.hidden_l1.clone(), 2.0)
             }
         };
         (cover.mul_scalar(config.cover_weight) + hidden).div_scalar(terms)

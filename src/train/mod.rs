@@ -85,6 +85,11 @@ pub enum Objective {
     /// The two mean absolute errors, the cover's on the stego image as saved: less the
     /// smooth colour cast that [`crate::cast`] carries aside, which so costs nothing.
     L1Saved,
+    /// As [`Objective::L1Saved`], the cover's difference `e` costing `|e| (1 + |e| / 2k)`
+    /// with k [`loss::KNEE_LEVELS`]: each level beyond the k-th costs more than twice the
+    /// first, so the few large changes that carry most of the squared difference, what the
+    /// cover's PSNR measures, give way to smaller ones (`assets/MODEL.md`, session 38).
+    PsnrSaved,
 }
 
 /// Which networks learn, and how. Trained jointly (the paper's way) both networks run
@@ -181,6 +186,7 @@ impl TrainConfig {
             Objective::Paper => "",
             Objective::L1 => ", L1 terms only",
             Objective::L1Saved => ", L1 terms only, the cover's as saved",
+            Objective::PsnrSaved => ", L1 terms only, the cover's as saved and its squares too",
         };
         let weighted = if self.cover_weight == 1.0 {
             String::new()

@@ -604,6 +604,11 @@ fn loss_matches_the_formula_and_rounding_passes_gradients() {
     assert!((minimised(Objective::Paper, 3.0) - paper_weighted).abs() < 1e-6);
     assert!((minimised(Objective::L1, 1.0) - l1).abs() < 1e-6);
     assert!((minimised(Objective::L1, 3.0) - (3.0 + 1.0) * l1 / 2.0).abs() < 1e-6);
+    // `|e| + e^2 / 2k` on the cover, k = 4 levels on the [-1, 1] scale.
+    let square = 0.17 / 4.0;
+    let cover_psnr = l1 + square * 255.0 / 16.0;
+    let psnr_weighted = (3.0 * cover_psnr + l1) / 2.0;
+    assert!((minimised(Objective::PsnrSaved, 3.0) - psnr_weighted).abs() < 1e-5);
     let values = LossParts::measure(c.clone(), e.clone(), c.clone(), c.clone()).values();
     // C - E = [-0.1, 0, 0, 0.4]: mean |.| = 0.125, mean 0.075, variance = mean(x^2) - 0.075^2.
     assert!((values.cover_l1 - 0.125).abs() < 1e-6);
@@ -634,14 +639,16 @@ fn loss_matches_the_formula_and_rounding_passes_gradients() {
 }
 
 #[test]
-fn the_saved_objective_measures_the_cover_less_its_smooth_cast() {
+fn the_saved_objectives_measure_the_cover_less_its_smooth_cast() {
     let cpu = device::cpu().device;
     let shape = [2, 3, 40, 70];
     let count = shape.iter().product::<usize>();
     let tensor = |values: Vec<f32>| Tensor::from_data(TensorData::new(values, shape), &cpu);
     let cover = tensor((0..count).map(|i| (i % 13) as f32 / 13.0 - 0.5).collect());
     let residual_left = |embedded: Tensor<4>| {
-        let view = cover_view(Objective::L1Saved, cover.clone(), embedded);
+        let view = cover_view(Objective::L1Saved, cover.clone(), embedded.clone());
+        let psnr_view = cover_view(Objective::PsnrSaved, cover.clone(), embedded);
+        assert_eq!(view.clone().into_data(), psnr_view.into_data());
         (view - cover.clone()).abs().mean().into_scalar::<f32>()
     };
     // A constant shift is carried aside whole.
