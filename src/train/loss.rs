@@ -104,8 +104,9 @@ fn residual_terms(residual: Tensor<4>) -> (Tensor<1>, Tensor<1>) {
 impl LossParts {
     /// Measures cover `c`, embedded `e`, hidden `h` and decoded `d` (all `[n, 3, h, w]`).
     pub fn measure(c: Tensor<4>, e: Tensor<4>, h: Tensor<4>, d: Tensor<4>) -> Self {
-        let cover_square = (c.clone() - e.clone()).square().mean();
-        let (cover_l1, cover_variance) = residual_terms(c - e);
+        let cover_residual = c - e;
+        let cover_square = cover_residual.clone().square().mean();
+        let (cover_l1, cover_variance) = residual_terms(cover_residual);
         let (hidden_l1, hidden_variance) = residual_terms(d - h);
         Self {
             cover_l1,
