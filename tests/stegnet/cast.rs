@@ -3,15 +3,19 @@
 //! included; the saved image is closer to the cover; images that carry no field are left
 //! alone. The revealed secret's error carried along: its bits leave the cast's alone and
 //! take the smooth error out. And the built-in model reveals an image with the cast carried
-//! aside as well as its own output, and a saved image better, also those earlier builds
-//! saved on their wider grids.
+//! aside as well as its own output, and a saved image better; so does the model built in
+//! before with images earlier builds saved on their wider grids.
 
 use image::{Pixel, Rgb, RgbImage};
 use stegnet::cast::{self, Bound, CELL, ShiftField};
 use stegnet::metrics;
+use stegnet::model::ModelSource;
 use stegnet::pipeline::{self, NoProgress, Tiling};
 
 use crate::refine::Pair;
+
+/// The model built in from session 28 to session 38, which made the fixtures' stego images.
+const SESSION_28_MODEL: &str = "assets/training/stegnet-session28.bpk";
 
 /// Deterministic noise in 0..n (a multiplicative hash of the position).
 fn noise(x: u32, y: u32, c: u32, n: u32) -> u32 {
@@ -269,14 +273,15 @@ fn the_built_in_model_reveals_a_saved_image_better_than_its_own_output() {
 #[test]
 fn images_saved_on_earlier_grids_reveal_as_they_were_saved() {
     // `Pair::new(96)`'s stego image as earlier builds saved it: session 33's, its fields on
-    // cells of 32, and session 34's (`stegnet embed` of the same crops), on cells of 16.
+    // cells of 32, and session 34's (`stegnet embed` of the same crops), on cells of 16; both
+    // with the model built in then, which is kept beside.
     let Pair {
         model,
         device,
         hidden,
         stego,
         ..
-    } = Pair::new(96);
+    } = Pair::with_model(96, &ModelSource::File(SESSION_28_MODEL.into()));
     let reveal = |image: &RgbImage| {
         let tiling = Tiling::default();
         let revealed = pipeline::reveal(&model, &device, image, tiling, &mut NoProgress);

@@ -14,7 +14,8 @@ use stegnet::model::{ModelSource, StegNet, weights};
 use stegnet::pipeline::{self, Cancelled, NoProgress, Progress, Tiling};
 use stegnet::refine::{Refinement, Saving, refine, refine_batch};
 
-/// The built-in model on the CPU, a crop of the shipped demo pair, and its one-pass stego.
+/// A model on the CPU (the built-in one unless said), a crop of the shipped demo pair, and its
+/// one-pass stego.
 pub struct Pair {
     pub model: StegNet,
     pub device: Device,
@@ -25,11 +26,12 @@ pub struct Pair {
 
 impl Pair {
     pub fn new(side: u32) -> Self {
+        Self::with_model(side, &ModelSource::BuiltIn)
+    }
+
+    pub fn with_model(side: u32, source: &ModelSource) -> Self {
         let device = device::cpu().device;
-        let model = weights::load(&ModelSource::BuiltIn, &device)
-            .unwrap()
-            .0
-            .valid();
+        let model = weights::load(source, &device).unwrap().0.valid();
         let crop = |path: &str| {
             let image = image::open(path).unwrap().to_rgb8();
             image::imageops::crop_imm(&image, 160, 200, side, side).to_image()
