@@ -272,7 +272,7 @@ fn the_built_in_model_reveals_a_saved_image_better_than_its_own_output() {
 
 #[test]
 fn images_saved_on_earlier_grids_reveal_as_they_were_saved() {
-    // `Pair::new(96)`'s stego image as earlier builds saved it: session 33's, its fields on
+    // The 96x96 pair's stego image as earlier builds saved it: session 33's, its fields on
     // cells of 32, and session 34's (`stegnet embed` of the same crops), on cells of 16; both
     // with the model built in then, which is kept beside.
     let Pair {
