@@ -1,7 +1,7 @@
 //! Distils refinement into the embedder: the first stage of each of the shipped model's
-//! distillation rounds (sessions 10 and 11, see `assets/MODEL.md`). Kept as an example, not a
-//! subcommand: a round takes an hour of a 2-core CPU, and its later stages are
-//! `stegnet train --tuning inference-mode` and `--tuning decoder-only`.
+//! distillation rounds (sessions 10 and 11, see `assets/training/HISTORY.md`). Kept as an
+//! example, not a subcommand: a round takes an hour of a 2-core CPU, and its later stages
+//! are `stegnet train --tuning inference-mode` and `--tuning decoder-only`.
 //!
 //! Targets are stego crops refined for the fixed decoder (`stegnet::refine::refine_batch`
 //! as those rounds ran it: Adam on the pixels, 100 steps, the first 4 levels, cosine decay,

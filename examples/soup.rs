@@ -1,8 +1,9 @@
 //! Interpolates two StegNet weight files of one lineage: `(1 - t) * A + t * B` for every
 //! weight and BatchNorm statistic (a "model soup"). Kept as an example, not a subcommand:
-//! an experiment of session 22 (`assets/MODEL.md`), whose soups of the shipped model and a
-//! later round landed on the same trade-off between cover and secret, not beyond it. T up
-//! to 2 extrapolates: with A a stage from B, T = 1.5 mirrors B half a stage away from A.
+//! an experiment of session 22 (`assets/training/HISTORY.md`), whose soups of the shipped
+//! model and a later round landed on the same trade-off between cover and secret, not
+//! beyond it. T up to 2 extrapolates: with A a stage from B, T = 1.5 mirrors B half a stage
+//! away from A.
 //! Session 28's shipped model is a soup (T = 0.5) so mirrored away from a worse stage.
 //!
 //! ```text

@@ -2,18 +2,19 @@
 //! carried aside, and the revealed secret's smooth error, carried along.
 //!
 //! StegNet's embedder shifts the level of whole regions of its output, mostly in green and
-//! following the hidden image's colours (`assets/MODEL.md`, session 27), and the decoder
-//! reads part of the secret from that shift, so it cannot simply be taken out. Before
-//! saving, a smooth field of shifts is taken out of the stego image and the field itself,
-//! one byte per channel at each corner of a grid of [`CELL`] x [`CELL`] cells (about 0.38
-//! bits per pixel), is written into least significant bits spread evenly over the image;
-//! revealing reads the field and puts it back, so the decoder sees what the embedder made,
-//! up to those bits. The decoder's output in turn is off the secret by a smooth error too
-//! (its colours shift by region); the embedding side knows the secret, so it measures that
-//! error the same way and writes it as a second field, in bits halfway between the first
-//! field's, which revealing takes out of the decoder's output. An image that carries no
-//! field (any other image, or a stego image saved lossily) is revealed as it is. Images
-//! saved by earlier builds, on grids of wider cells, are read as they were saved.
+//! following the hidden image's colours (`assets/training/HISTORY.md`, session 27), and the
+//! decoder reads part of the secret from that shift, so it cannot simply be taken out.
+//! Before saving, a smooth field of shifts is taken out of the stego image and the field
+//! itself, one byte per channel at each corner of a grid of [`CELL`] x [`CELL`] cells
+//! (about 0.38 bits per pixel), is written into least significant bits spread evenly over
+//! the image; revealing reads the field and puts it back, so the decoder sees what the
+//! embedder made, up to those bits. The decoder's output in turn is off the secret by a
+//! smooth error too (its colours shift by region); the embedding side knows the secret, so
+//! it measures that error the same way and writes it as a second field, in bits halfway
+//! between the first field's, which revealing takes out of the decoder's output. An image
+//! that carries no field (any other image, or a stego image saved lossily) is revealed as
+//! it is. Images saved by earlier builds, on grids of wider cells, are read as they were
+//! saved.
 
 use std::borrow::Cow;
 
@@ -21,7 +22,7 @@ use image::RgbImage;
 
 /// Side of a cell of the grid fields are saved on, in pixels. Smaller cells take more of
 /// the stego image's difference from its cover out and more of the secret's error along,
-/// and cost more bits (`assets/MODEL.md`, sessions 29, 34 and 35).
+/// and cost more bits (`assets/training/HISTORY.md`, sessions 29, 34 and 35).
 pub const CELL: u32 = 8;
 /// The grids a field is saved on, with the version that ends its frame's magic: the current
 /// one first, then those of earlier builds, still read (cells of 16 in session 34, of 32

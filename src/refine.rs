@@ -38,15 +38,15 @@ pub struct Refinement {
     pub steps: usize,
     /// The first step's size in 8-bit levels; it decays to zero over the steps (cosine).
     /// The default, 1, leaves both figures of the built-in model better than 4, the default
-    /// until its stego images came within a few levels of their covers (`assets/MODEL.md`).
-    /// Not stored with the app's settings, which have no control for it: a stored value
-    /// would outlive a better default.
+    /// until its stego images came within a few levels of their covers
+    /// (`assets/training/HISTORY.md`, session 33). Not stored with the app's settings,
+    /// which have no control for it: a stored value would outlive a better default.
     #[serde(skip)]
     pub step_levels: f32,
     /// Weight of the cover's difference against the secret's: larger keeps the stego image
-    /// closer to the cover, smaller reveals the secret better. The default, 2.7, brings both
-    /// figures of the built-in model within the paper's and the secret's rate and PSNR within
-    /// the goal's (`assets/MODEL.md`, session 37).
+    /// closer to the cover, smaller reveals the secret better. The default, 2.7, brings
+    /// both figures of the built-in model within the paper's and the secret's rate and PSNR
+    /// within the goal's (`assets/training/HISTORY.md`, session 37).
     pub cover_weight: f32,
     /// Side of a tile's core, in pixels.
     pub tile: usize,

@@ -88,7 +88,8 @@ pub enum Objective {
     /// As [`Objective::L1Saved`], the cover's difference `e` costing `|e| (1 + |e| / 2k)`
     /// with k [`loss::KNEE_LEVELS`]: each level beyond the k-th costs more than twice the
     /// first, so the few large changes that carry most of the squared difference, what the
-    /// cover's PSNR measures, give way to smaller ones (`assets/MODEL.md`, session 38).
+    /// cover's PSNR measures, give way to smaller ones (`assets/training/HISTORY.md`,
+    /// session 38).
     PsnrSaved,
 }
 
